@@ -1,0 +1,528 @@
+//! The bodies of the supported WASI functions, as plain functions over a
+//! [`WasiCtx`] and a [`GuestMemory`]. `linker.rs` wires them to wasmi.
+
+use crate::{Blocked, Errno, GuestMemory, WasiCtx};
+
+/// Why a function did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fail {
+    Errno(Errno),
+    Blocked(Blocked),
+}
+
+impl From<Errno> for Fail {
+    fn from(errno: Errno) -> Self {
+        Fail::Errno(errno)
+    }
+}
+
+/// The result of a call that may suspend the guest.
+pub(crate) type Outcome = Result<(), Fail>;
+
+/// POSIX `IOV_MAX`: the most buffers one read or write may name. Larger
+/// lists get `EINVAL`, as on Linux, so a guest cannot make the host walk
+/// millions of descriptors in one call.
+pub(crate) const IOV_MAX: u32 = 1024;
+
+/// The most subscriptions one `poll_oneoff` may carry (more get `EINVAL`).
+pub(crate) const MAX_SUBSCRIPTIONS: u32 = 4096;
+
+pub(crate) const CLOCK_REALTIME: u32 = 0;
+pub(crate) const CLOCK_MONOTONIC: u32 = 1;
+pub(crate) const CLOCK_PROCESS_CPUTIME: u32 = 2;
+pub(crate) const CLOCK_THREAD_CPUTIME: u32 = 3;
+
+const FILETYPE_CHARACTER_DEVICE: u8 = 2;
+const FDFLAGS_APPEND: u16 = 1 << 0;
+const FDFLAGS_NONBLOCK: u16 = 1 << 2;
+const RIGHT_FD_READ: u64 = 1 << 1;
+const RIGHT_FD_FDSTAT_SET_FLAGS: u64 = 1 << 3;
+const RIGHT_FD_WRITE: u64 = 1 << 6;
+const RIGHT_FD_FILESTAT_GET: u64 = 1 << 21;
+const RIGHT_POLL_FD_READWRITE: u64 = 1 << 27;
+const EVENTRWFLAGS_HANGUP: u16 = 1;
+const SUBCLOCKFLAGS_ABSTIME: u16 = 1;
+const EVENTTYPE_CLOCK: u8 = 0;
+const EVENTTYPE_FD_READ: u8 = 1;
+const EVENTTYPE_FD_WRITE: u8 = 2;
+
+fn usize_to_u32(n: usize) -> Result<u32, Errno> {
+    u32::try_from(n).map_err(|_| Errno::Overflow)
+}
+
+impl WasiCtx {
+    /// Whether `fd` is one of the stdio descriptors and still open.
+    pub(crate) fn is_open(&self, fd: u32) -> bool {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.stdio.get(i))
+            .is_some_and(|s| s.open)
+    }
+
+    fn stdio_mut(&mut self, fd: u32) -> Result<&mut crate::ctx::Stdio, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.stdio.get_mut(i))
+            .filter(|s| s.open)
+            .ok_or(Errno::Badf)
+    }
+
+    fn output_mut(&mut self, fd: u32) -> Result<&mut crate::OutputPipe, Errno> {
+        if !self.is_open(fd) {
+            return Err(Errno::Badf);
+        }
+        match fd {
+            1 => Ok(&mut self.stdout),
+            2 => Ok(&mut self.stderr),
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    fn nonblocking(&self, fd: u32) -> bool {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.stdio.get(i))
+            .is_some_and(|s| s.nonblocking)
+    }
+}
+
+/// Writes a list of strings the way `args_get`/`environ_get` do: a pointer
+/// table at `table` and the NUL-terminated bytes at `buf`.
+fn write_strings(
+    mem: &mut GuestMemory<'_>,
+    list: &[String],
+    table: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    let count = usize_to_u32(list.len())?;
+    mem.check_array(table, count, 4, 4)?;
+    let mut cursor = buf;
+    for (i, item) in (0u32..).zip(list) {
+        let len = usize_to_u32(item.len())?;
+        let with_nul = len.checked_add(1).ok_or(Errno::Overflow)?;
+        let dst = mem.slice_mut(cursor, with_nul)?;
+        let (text, nul) = dst.split_at_mut(item.len());
+        text.copy_from_slice(item.as_bytes());
+        nul.fill(0);
+        let slot = i.checked_mul(4).and_then(|o| table.checked_add(o));
+        mem.write_u32(slot.ok_or(Errno::Overflow)?, cursor)?;
+        cursor = cursor.checked_add(with_nul).ok_or(Errno::Overflow)?;
+    }
+    Ok(())
+}
+
+/// Writes the count and total size (with NULs) of a string list.
+fn write_sizes(
+    mem: &mut GuestMemory<'_>,
+    list: &[String],
+    count_ptr: u32,
+    size_ptr: u32,
+) -> Result<(), Errno> {
+    let size = list.iter().try_fold(0u32, |acc, s| {
+        usize_to_u32(s.len())
+            .ok()
+            .and_then(|n| acc.checked_add(n)?.checked_add(1))
+            .ok_or(Errno::Overflow)
+    })?;
+    mem.write_u32(count_ptr, usize_to_u32(list.len())?)?;
+    mem.write_u32(size_ptr, size)?;
+    Ok(())
+}
+
+pub(crate) fn args_get(
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    argv: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    write_strings(mem, &ctx.args, argv, buf)
+}
+
+pub(crate) fn args_sizes_get(
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    argc: u32,
+    size: u32,
+) -> Result<(), Errno> {
+    write_sizes(mem, &ctx.args, argc, size)
+}
+
+pub(crate) fn environ_get(
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    env: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    write_strings(mem, &ctx.env, env, buf)
+}
+
+pub(crate) fn environ_sizes_get(
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    count: u32,
+    size: u32,
+) -> Result<(), Errno> {
+    write_sizes(mem, &ctx.env, count, size)
+}
+
+/// The time on clock `id` in nanoseconds. The process and thread CPU-time
+/// clocks are answered with the guest's elapsed wall time since its context
+/// was built (an upper bound of the CPU time it used).
+fn now(ctx: &mut WasiCtx, id: u32) -> Result<u64, Errno> {
+    match id {
+        CLOCK_REALTIME => Ok(ctx.clock.realtime()),
+        CLOCK_MONOTONIC => Ok(ctx.clock.monotonic()),
+        CLOCK_PROCESS_CPUTIME | CLOCK_THREAD_CPUTIME => {
+            Ok(ctx.clock.monotonic().saturating_sub(ctx.started))
+        }
+        _ => Err(Errno::Inval),
+    }
+}
+
+pub(crate) fn clock_res_get(
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    id: u32,
+    res: u32,
+) -> Result<(), Errno> {
+    if id > CLOCK_THREAD_CPUTIME {
+        return Err(Errno::Inval);
+    }
+    mem.write_u64(res, ctx.clock.resolution().max(1))?;
+    Ok(())
+}
+
+pub(crate) fn clock_time_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    id: u32,
+    time: u32,
+) -> Result<(), Errno> {
+    mem.check_array(time, 1, 8, 8)?;
+    let value = now(ctx, id)?;
+    mem.write_u64(time, value)?;
+    Ok(())
+}
+
+pub(crate) fn random_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    buf: u32,
+    len: u32,
+) -> Result<(), Errno> {
+    let dst = mem.slice_mut(buf, len)?;
+    ctx.random.fill(dst).map_err(|error| {
+        tracing::warn!(%error, "random_get failed");
+        Errno::Io
+    })?;
+    Ok(())
+}
+
+/// Validates an iovec list and every buffer it names, so that a bad buffer
+/// is reported before any byte moves (no input is consumed and then lost).
+fn checked_iovecs(
+    mem: &GuestMemory<'_>,
+    iovs: u32,
+    iovs_len: u32,
+) -> Result<Vec<(u32, u32)>, Errno> {
+    if iovs_len > IOV_MAX {
+        return Err(Errno::Inval);
+    }
+    let list = mem.iovecs(iovs, iovs_len)?.to_vec(IOV_MAX as usize);
+    let mut total = 0u32;
+    for &(ptr, len) in &list {
+        mem.slice(ptr, len)?;
+        total = total.checked_add(len).ok_or(Errno::Inval)?;
+    }
+    Ok(list)
+}
+
+pub(crate) fn fd_read(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> Outcome {
+    if fd != 0 || !ctx.is_open(0) {
+        return Err(Errno::Badf.into());
+    }
+    let list = checked_iovecs(mem, iovs, iovs_len)?;
+    mem.check_array(nread, 1, 4, 4)?;
+    let wanted = list.iter().any(|&(_, len)| len > 0);
+    if wanted && !ctx.stdin.is_readable() {
+        if ctx.nonblocking(0) {
+            return Err(Errno::Again.into());
+        }
+        return Err(Fail::Blocked(Blocked::Input { deadline: None }));
+    }
+    let mut total = 0usize;
+    for (ptr, len) in list {
+        let dst = mem.slice_mut(ptr, len)?;
+        let n = ctx.stdin.read_into(dst);
+        total = total.saturating_add(n);
+        if n < dst.len() {
+            break;
+        }
+    }
+    mem.write_u32(nread, usize_to_u32(total)?)?;
+    Ok(())
+}
+
+pub(crate) fn fd_write(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> Outcome {
+    let pipe = ctx.output_mut(fd)?;
+    let list = checked_iovecs(mem, iovs, iovs_len)?;
+    mem.check_array(nwritten, 1, 4, 4)?;
+    let wanted = list.iter().any(|&(_, len)| len > 0);
+    if wanted && pipe.room() == 0 {
+        return Err(Fail::Blocked(Blocked::Output { fd }));
+    }
+    let mut total = 0usize;
+    for (ptr, len) in list {
+        let src = mem.slice(ptr, len)?;
+        let n = pipe.write(src);
+        total = total.saturating_add(n);
+        if n < src.len() {
+            break;
+        }
+    }
+    mem.write_u32(nwritten, usize_to_u32(total)?)?;
+    Ok(())
+}
+
+pub(crate) fn fd_close(ctx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
+    ctx.stdio_mut(fd)?.open = false;
+    Ok(())
+}
+
+pub(crate) fn fd_fdstat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    let stdio = *ctx.stdio_mut(fd)?;
+    mem.check_array(buf, 1, 24, 8)?;
+    let io = if fd == 0 {
+        RIGHT_FD_READ
+    } else {
+        RIGHT_FD_WRITE
+    };
+    let rights = io | RIGHT_FD_FDSTAT_SET_FLAGS | RIGHT_FD_FILESTAT_GET | RIGHT_POLL_FD_READWRITE;
+    let flags = if stdio.nonblocking {
+        FDFLAGS_NONBLOCK
+    } else {
+        0
+    };
+    mem.slice_mut(buf, 24)?.fill(0);
+    mem.write_u8(buf, FILETYPE_CHARACTER_DEVICE)?;
+    mem.write_u16(buf.checked_add(2).ok_or(Errno::Fault)?, flags)?;
+    mem.write_u64(buf.checked_add(8).ok_or(Errno::Fault)?, rights)?;
+    Ok(())
+}
+
+pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u32) -> Result<(), Errno> {
+    let stdio = ctx.stdio_mut(fd)?;
+    let flags = u16::try_from(flags).map_err(|_| Errno::Inval)?;
+    if flags & !(FDFLAGS_NONBLOCK | FDFLAGS_APPEND) != 0 {
+        return Err(Errno::Notsup);
+    }
+    stdio.nonblocking = flags & FDFLAGS_NONBLOCK != 0;
+    Ok(())
+}
+
+pub(crate) fn fd_filestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    ctx.stdio_mut(fd)?;
+    mem.check_array(buf, 1, 64, 8)?;
+    mem.slice_mut(buf, 64)?.fill(0);
+    mem.write_u8(
+        buf.checked_add(16).ok_or(Errno::Fault)?,
+        FILETYPE_CHARACTER_DEVICE,
+    )?;
+    mem.write_u64(buf.checked_add(24).ok_or(Errno::Fault)?, 1)?;
+    Ok(())
+}
+
+/// One `poll_oneoff` subscription, as far as this subset understands it.
+enum Interest {
+    /// Ready now, with this event (error, type, nbytes, flags).
+    Ready(Event),
+    /// A clock that fires at this monotonic instant.
+    Clock { deadline: u64 },
+    /// stdin, not readable yet.
+    Input,
+    /// stdout/stderr, full.
+    Output { fd: u32 },
+}
+
+#[derive(Clone, Copy)]
+struct Event {
+    error: Errno,
+    kind: u8,
+    nbytes: u64,
+    flags: u16,
+}
+
+impl Event {
+    fn error(kind: u8, error: Errno) -> Self {
+        Self {
+            error,
+            kind,
+            nbytes: 0,
+            flags: 0,
+        }
+    }
+}
+
+fn at(base: u32, offset: u32) -> Result<u32, Errno> {
+    base.checked_add(offset).ok_or(Errno::Fault)
+}
+
+/// Reads subscription `sub` and says whether it is ready.
+fn interest(
+    ctx: &mut WasiCtx,
+    mem: &GuestMemory<'_>,
+    sub: u32,
+    mono_now: u64,
+) -> Result<Interest, Errno> {
+    let tag = mem.read_u8(at(sub, 8)?)?;
+    match tag {
+        EVENTTYPE_CLOCK => {
+            let id = mem.read_u32(at(sub, 16)?)?;
+            let timeout = mem.read_u64(at(sub, 24)?)?;
+            let flags = mem.read_u16(at(sub, 40)?)?;
+            let absolute = flags & SUBCLOCKFLAGS_ABSTIME != 0;
+            let deadline = match (id, absolute) {
+                (CLOCK_REALTIME, true) => {
+                    let real_now = ctx.clock.realtime();
+                    mono_now.saturating_add(timeout.saturating_sub(real_now))
+                }
+                (CLOCK_MONOTONIC, true) => timeout,
+                (CLOCK_PROCESS_CPUTIME | CLOCK_THREAD_CPUTIME, true) => {
+                    ctx.started.saturating_add(timeout)
+                }
+                (CLOCK_REALTIME..=CLOCK_THREAD_CPUTIME, false) => mono_now.saturating_add(timeout),
+                _ => return Ok(Interest::Ready(Event::error(EVENTTYPE_CLOCK, Errno::Inval))),
+            };
+            if deadline <= mono_now {
+                Ok(Interest::Ready(Event::error(
+                    EVENTTYPE_CLOCK,
+                    Errno::Success,
+                )))
+            } else {
+                Ok(Interest::Clock { deadline })
+            }
+        }
+        EVENTTYPE_FD_READ => {
+            let fd = mem.read_u32(at(sub, 16)?)?;
+            if fd != 0 || !ctx.is_open(0) {
+                return Ok(Interest::Ready(Event::error(
+                    EVENTTYPE_FD_READ,
+                    Errno::Badf,
+                )));
+            }
+            if !ctx.stdin.is_readable() {
+                return Ok(Interest::Input);
+            }
+            let hangup = ctx.stdin.is_closed() && ctx.stdin.is_empty();
+            Ok(Interest::Ready(Event {
+                error: Errno::Success,
+                kind: EVENTTYPE_FD_READ,
+                nbytes: u64::try_from(ctx.stdin.len()).unwrap_or(u64::MAX),
+                flags: if hangup { EVENTRWFLAGS_HANGUP } else { 0 },
+            }))
+        }
+        EVENTTYPE_FD_WRITE => {
+            let fd = mem.read_u32(at(sub, 16)?)?;
+            let Ok(pipe) = ctx.output_mut(fd) else {
+                return Ok(Interest::Ready(Event::error(
+                    EVENTTYPE_FD_WRITE,
+                    Errno::Badf,
+                )));
+            };
+            match pipe.room() {
+                0 => Ok(Interest::Output { fd }),
+                room => Ok(Interest::Ready(Event {
+                    error: Errno::Success,
+                    kind: EVENTTYPE_FD_WRITE,
+                    nbytes: u64::try_from(room).unwrap_or(u64::MAX),
+                    flags: 0,
+                })),
+            }
+        }
+        _ => Err(Errno::Inval),
+    }
+}
+
+pub(crate) fn poll_oneoff(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    subs: u32,
+    events: u32,
+    nsubs: u32,
+    nevents: u32,
+) -> Outcome {
+    if nsubs == 0 || nsubs > MAX_SUBSCRIPTIONS {
+        return Err(Errno::Inval.into());
+    }
+    mem.check_array(subs, nsubs, 48, 8)?;
+    mem.check_array(events, nsubs, 32, 8)?;
+    mem.check_array(nevents, 1, 4, 4)?;
+    let mono_now = ctx.clock.monotonic();
+
+    // Read every subscription before writing any event: the two arrays may overlap.
+    let mut interests = Vec::with_capacity(nsubs as usize);
+    for i in 0..nsubs {
+        let sub = at(subs, i.checked_mul(48).ok_or(Errno::Overflow)?)?;
+        let userdata = mem.read_u64(sub)?;
+        interests.push((userdata, interest(ctx, mem, sub, mono_now)?));
+    }
+
+    let mut ready = 0u32;
+    let mut earliest: Option<u64> = None;
+    let mut wants_input = false;
+    let mut full_output = None;
+    for (userdata, interest) in interests {
+        match interest {
+            Interest::Ready(event) => {
+                let slot = at(events, ready.checked_mul(32).ok_or(Errno::Overflow)?)?;
+                mem.slice_mut(slot, 32)?.fill(0);
+                mem.write_u64(slot, userdata)?;
+                mem.write_u16(at(slot, 8)?, event.error.raw())?;
+                mem.write_u8(at(slot, 10)?, event.kind)?;
+                mem.write_u64(at(slot, 16)?, event.nbytes)?;
+                mem.write_u16(at(slot, 24)?, event.flags)?;
+                ready = ready.saturating_add(1);
+            }
+            Interest::Clock { deadline } => {
+                earliest = Some(earliest.map_or(deadline, |e| e.min(deadline)));
+            }
+            Interest::Input => wants_input = true,
+            Interest::Output { fd } => full_output = Some(fd),
+        }
+    }
+    if ready > 0 {
+        mem.write_u32(nevents, ready)?;
+        return Ok(());
+    }
+    let blocked = match (wants_input, full_output, earliest) {
+        (true, _, deadline) => Blocked::Input { deadline },
+        (false, Some(fd), _) => Blocked::Output { fd },
+        (false, None, Some(deadline)) => Blocked::Sleep { deadline },
+        (false, None, None) => return Err(Errno::Inval.into()),
+    };
+    Err(Fail::Blocked(blocked))
+}
