@@ -1,1 +1,70 @@
-//! placeholder
+//! The wasplug host kit: run untrusted `wasm32-wasip1` plugins in the
+//! [`wasmi`] interpreter and talk JSON-RPC 2.0 with them — natively, on iOS
+//! (no JIT) and inside a browser tab.
+//!
+//! - A [`Plugin`] is a compiled module plus its [`Limits`] and
+//!   [`HostMethods`]; cheap to clone, shared by every call.
+//! - [`Plugin::call`] returns a future; all plugin work happens inside its
+//!   `poll`, on whatever executor polls it (`futures::executor::block_on`,
+//!   tokio, `wasm-bindgen-futures`). Each call gets a fresh instance. The guest
+//!   runs in fuel slices and yields between them, so one thread runs many
+//!   plugins; a guest waiting for input or sleeping is suspended, never
+//!   spinning. Dropping the future cancels the call.
+//! - Breaking a limit, trapping, or breaking the protocol ends only that call,
+//!   with a typed [`Error`].
+//!
+//! # Quick start
+//! ```
+//! # futures::executor::block_on(async {
+//! use serde_json::{Value, json};
+//! use wasplug_hdk::{ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+//!
+//! // A tiny plugin in WAT that answers every call with `42`.
+//! let wat = r#"(module
+//!   (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+//!   (memory (export "memory") 1)
+//!   (data (i32.const 16) "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":42}\n")
+//!   (func (export "_start")
+//!     (i32.store (i32.const 0) (i32.const 16))
+//!     (i32.store (i32.const 4) (i32.const 37))
+//!     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+//!
+//! let host = HostMethods::new(()).method("echo", |_: HostContext<()>, params: Value| async move {
+//!     Ok::<_, ErrorObjectOwned>(params)
+//! });
+//! let plugin = Plugin::builder(wat)
+//!     .name("answer")
+//!     .limits(Limits::default().with_fuel(Some(1_000_000)))
+//!     .host_methods(host)
+//!     .build()?;
+//! let result: u32 = plugin.call_typed("anything", &json!([1, 2])).await?;
+//! assert_eq!(result, 42);
+//! # Ok::<(), wasplug_hdk::Error>(())
+//! # }).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+mod call;
+mod error;
+mod host;
+mod limits;
+mod platform;
+mod plugin;
+
+pub use error::Error;
+pub use host::{HostContext, HostMethods};
+pub use limits::Limits;
+pub use platform::{MaybeSend, MaybeSync};
+pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
+pub use wasplug_protocol as protocol;
+pub use wasplug_protocol::{ErrorObjectOwned, RawValue};

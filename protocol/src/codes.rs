@@ -28,7 +28,11 @@ pub const INTERNAL_ERROR_MSG: &str = ErrorCode::InternalError.message();
 pub const BATCHES_NOT_SUPPORTED_MSG: &str = "batches are not supported";
 
 /// Builds an error object with optional `data`.
-pub fn error(code: i32, message: impl Into<String>, data: Option<serde_json::Value>) -> ErrorObjectOwned {
+pub fn error(
+    code: i32,
+    message: impl Into<String>,
+    data: Option<serde_json::Value>,
+) -> ErrorObjectOwned {
     ErrorObject::owned(code, message, data)
 }
 
@@ -85,7 +89,10 @@ mod tests {
         assert!(error(1, "x", None).data().is_none());
 
         let raw = RawValue::from_string("[1, 2.50]".into()).unwrap();
-        assert_eq!(error_raw(2, "m", Some(&raw)).data().unwrap().get(), "[1, 2.50]");
+        assert_eq!(
+            error_raw(2, "m", Some(&raw)).data().unwrap().get(),
+            "[1, 2.50]"
+        );
 
         let e = method_not_found("nope");
         assert_eq!(e.code(), METHOD_NOT_FOUND);

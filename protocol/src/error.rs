@@ -153,9 +153,11 @@ impl ProtocolError {
                 codes::BATCHES_NOT_SUPPORTED_MSG,
                 "send one JSON-RPC object per line".to_owned(),
             ),
-            Self::InvalidMessage { reason, .. } => {
-                (codes::INVALID_REQUEST, codes::INVALID_REQUEST_MSG, reason.clone())
-            }
+            Self::InvalidMessage { reason, .. } => (
+                codes::INVALID_REQUEST,
+                codes::INVALID_REQUEST_MSG,
+                reason.clone(),
+            ),
             Self::UnknownResponseId { .. } => return None,
         };
         let id = match self {
@@ -202,19 +204,28 @@ impl From<serde_json::Error> for PeerError {
 #[non_exhaustive]
 pub enum VersionError {
     /// The plugin has no `wasplug_protocol` custom section.
-    #[error("the plugin declares no protocol version (no `{}` custom section)", crate::VERSION_SECTION)]
+    #[error(
+        "the plugin declares no protocol version (no `{}` custom section)",
+        crate::VERSION_SECTION
+    )]
     Missing,
     /// The section is empty.
     #[error("the `{}` custom section is empty", crate::VERSION_SECTION)]
     Empty,
     /// The section holds something other than ASCII decimal digits.
-    #[error("the `{}` custom section is not an ASCII decimal number: {content:?}", crate::VERSION_SECTION)]
+    #[error(
+        "the `{}` custom section is not an ASCII decimal number: {content:?}",
+        crate::VERSION_SECTION
+    )]
     NotDecimal {
         /// The section content (lossily decoded, truncated to about 200 bytes).
         content: String,
     },
     /// The number does not fit in a `u32`.
-    #[error("the protocol version in the `{}` custom section is too large: {digits}", crate::VERSION_SECTION)]
+    #[error(
+        "the protocol version in the `{}` custom section is too large: {digits}",
+        crate::VERSION_SECTION
+    )]
     TooLarge {
         /// The digits found (truncated to about 200 bytes).
         digits: String,
@@ -250,8 +261,14 @@ mod tests {
             ProtocolError::LineTooLong { limit: 5 }
         );
         assert_eq!(
-            ProtocolError::from(FrameError::InvalidUtf8 { valid_up_to: 1, len: 3 }),
-            ProtocolError::InvalidUtf8 { valid_up_to: 1, len: 3 }
+            ProtocolError::from(FrameError::InvalidUtf8 {
+                valid_up_to: 1,
+                len: 3
+            }),
+            ProtocolError::InvalidUtf8 {
+                valid_up_to: 1,
+                len: 3
+            }
         );
     }
 
@@ -263,23 +280,40 @@ mod tests {
     #[test]
     fn error_responses() {
         let cases: Vec<(ProtocolError, Option<i64>, serde_json::Value)> = vec![
-            (ProtocolError::LineTooLong { limit: 9 }, Some(-32600), serde_json::Value::Null),
             (
-                ProtocolError::InvalidUtf8 { valid_up_to: 0, len: 1 },
+                ProtocolError::LineTooLong { limit: 9 },
+                Some(-32600),
+                serde_json::Value::Null,
+            ),
+            (
+                ProtocolError::InvalidUtf8 {
+                    valid_up_to: 0,
+                    len: 1,
+                },
                 Some(-32700),
                 serde_json::Value::Null,
             ),
             (
-                ProtocolError::NotJson { line: "x".into(), reason: "bad".into() },
+                ProtocolError::NotJson {
+                    line: "x".into(),
+                    reason: "bad".into(),
+                },
                 Some(-32700),
                 serde_json::Value::Null,
             ),
             (
-                ProtocolError::TooDeep { limit: 3, line: "[[[[".into() },
+                ProtocolError::TooDeep {
+                    limit: 3,
+                    line: "[[[[".into(),
+                },
                 Some(-32700),
                 serde_json::Value::Null,
             ),
-            (ProtocolError::Batch { line: "[]".into() }, Some(-32600), serde_json::Value::Null),
+            (
+                ProtocolError::Batch { line: "[]".into() },
+                Some(-32600),
+                serde_json::Value::Null,
+            ),
             (
                 ProtocolError::InvalidMessage {
                     line: "{}".into(),
@@ -299,7 +333,10 @@ mod tests {
                 serde_json::json!("s"),
             ),
             (
-                ProtocolError::UnknownResponseId { id: "3".into(), line: "{}".into() },
+                ProtocolError::UnknownResponseId {
+                    id: "3".into(),
+                    line: "{}".into(),
+                },
                 None,
                 serde_json::Value::Null,
             ),
@@ -319,8 +356,13 @@ mod tests {
                 (got, want) => panic!("{err}: got {got:?}, want code {want:?}"),
             }
         }
-        let batch = ProtocolError::Batch { line: "[]".into() }.error_response().unwrap();
-        assert_eq!(parsed(&batch)["error"]["message"], "batches are not supported");
+        let batch = ProtocolError::Batch { line: "[]".into() }
+            .error_response()
+            .unwrap();
+        assert_eq!(
+            parsed(&batch)["error"]["message"],
+            "batches are not supported"
+        );
     }
 
     #[test]
@@ -340,8 +382,12 @@ mod tests {
         for e in [
             VersionError::Missing,
             VersionError::Empty,
-            VersionError::NotDecimal { content: "x".into() },
-            VersionError::TooLarge { digits: "99999999999".into() },
+            VersionError::NotDecimal {
+                content: "x".into(),
+            },
+            VersionError::TooLarge {
+                digits: "99999999999".into(),
+            },
             VersionError::Incompatible { plugin: 2, host: 1 },
         ] {
             assert!(e.to_string().contains("protocol") || e.to_string().contains("section"));

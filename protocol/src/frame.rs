@@ -181,7 +181,10 @@ mod tests {
             lines(&mut f),
             vec![
                 Ok("ok".into()),
-                Err(FrameError::InvalidUtf8 { valid_up_to: 2, len: 4 }),
+                Err(FrameError::InvalidUtf8 {
+                    valid_up_to: 2,
+                    len: 4
+                }),
                 Ok("next".into())
             ]
         );

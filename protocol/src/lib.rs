@@ -108,3 +108,6 @@ pub use codes::{
 };
 pub use jsonrpsee_types::{ErrorCode, ErrorObject, ErrorObjectOwned, Id, TwoPointZero};
 pub use serde_json::value::RawValue;
+
+/// The JSON-RPC types this crate builds on, for anything not re-exported above.
+pub use jsonrpsee_types;

@@ -169,14 +169,21 @@ fn classify<'a>(line: &'a str, env: Envelope<'a>) -> Result<Incoming<'a>, Protoc
     match env.jsonrpc {
         None => return Err(fail(r#"missing "jsonrpc":"2.0""#.to_owned())),
         Some(raw) if serde_json::from_str::<TwoPointZero>(raw.get()).is_err() => {
-            return Err(fail(format!(r#""jsonrpc" must be "2.0", not {}"#, excerpt(raw.get()))));
+            return Err(fail(format!(
+                r#""jsonrpc" must be "2.0", not {}"#,
+                excerpt(raw.get())
+            )));
         }
         Some(_) => {}
     }
 
     if let Some(method) = env.method {
-        let method: String = serde_json::from_str(method.get())
-            .map_err(|_| fail(format!(r#""method" must be a string, not {}"#, kind(method))))?;
+        let method: String = serde_json::from_str(method.get()).map_err(|_| {
+            fail(format!(
+                r#""method" must be a string, not {}"#,
+                kind(method)
+            ))
+        })?;
         if env.result.is_some() || env.error.is_some() {
             return Err(fail(
                 r#"a request or notification must not have "result" or "error""#.to_owned(),
@@ -254,8 +261,8 @@ fn request_id(raw: &RawValue) -> Result<RequestId, String> {
 }
 
 fn error_object(raw: &RawValue) -> Result<ErrorObjectOwned, String> {
-    let wire: WireError<'_> = serde_json::from_str(raw.get())
-        .map_err(|e| format!(r#"invalid "error" object: {e}"#))?;
+    let wire: WireError<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| format!(r#"invalid "error" object: {e}"#))?;
     Ok(ErrorObject::borrowed(wire.code, &wire.message, wire.data).into_owned())
 }
 
@@ -283,14 +290,22 @@ fn check_json(line: &str) -> Result<(), ProtocolError> {
 
 fn is_structured(raw: &RawValue) -> bool {
     matches!(
-        raw.get().trim_start_matches(JSON_WHITESPACE).as_bytes().first(),
+        raw.get()
+            .trim_start_matches(JSON_WHITESPACE)
+            .as_bytes()
+            .first(),
         Some(b'[' | b'{')
     )
 }
 
 /// What kind of JSON value `raw` holds, for error messages.
 pub(crate) fn kind(raw: &RawValue) -> &'static str {
-    match raw.get().trim_start_matches(JSON_WHITESPACE).as_bytes().first() {
+    match raw
+        .get()
+        .trim_start_matches(JSON_WHITESPACE)
+        .as_bytes()
+        .first()
+    {
         Some(b'"') => "a string",
         Some(b'[') => "an array",
         Some(b'{') => "an object",
@@ -339,8 +354,7 @@ pub(crate) fn exceeds_depth(json: &[u8], max: usize) -> bool {
 // Building
 
 /// Sent if serializing a message that cannot fail fails nonetheless.
-const FALLBACK_LINE: &str =
-    "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"Internal error\"}}\n";
+const FALLBACK_LINE: &str = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"Internal error\"}}\n";
 
 #[derive(Serialize)]
 struct BareNotification<'a> {

@@ -208,3 +208,487 @@ fn outgoing_params<'p>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes;
+    use jsonrpsee_types::Id;
+    use serde_json::{Value, json};
+
+    fn pair() -> (Peer, Peer) {
+        (Peer::default(), Peer::default())
+    }
+
+    fn line(s: &str) -> &str {
+        s.strip_suffix('\n').unwrap()
+    }
+
+    fn invalid_reason(peer: &mut Peer, l: &str) -> (String, Option<RequestId>) {
+        match peer.handle_line(l) {
+            Err(ProtocolError::InvalidMessage { reason, id, .. }) => (reason, id),
+            other => panic!("{l}: expected InvalidMessage, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_response_roundtrip() {
+        let (mut host, mut plugin) = pair();
+        let (id, req) = host.request("add", &[1, 2]).unwrap();
+        assert_eq!(id, 1);
+        assert_eq!(
+            req,
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":[1,2]}\n"
+        );
+        assert_eq!(host.pending(), 1);
+        assert!(host.is_pending(1));
+        let Event::Request {
+            id: rid,
+            method,
+            params,
+        } = plugin.handle_line(line(&req)).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((rid.clone(), method.as_str()), (Id::Number(1), "add"));
+        assert_eq!(params.unwrap().get(), "[1,2]");
+        let resp = plugin.respond_ok(&rid, &3).unwrap();
+        let Event::Response { id: got, result } = host.handle_line(line(&resp)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(got, id);
+        assert_eq!(result.unwrap().get(), "3");
+        assert_eq!(host.pending(), 0);
+        // A second answer to the same id is unknown.
+        assert!(matches!(
+            host.handle_line(line(&resp)),
+            Err(ProtocolError::UnknownResponseId { ref id, .. }) if id == "1"
+        ));
+    }
+
+    #[test]
+    fn ids_increase() {
+        let mut p = Peer::default();
+        let ids: Vec<u64> = (0..5)
+            .map(|_| p.request_raw("m", None).unwrap().0)
+            .collect();
+        assert_eq!(ids, [1, 2, 3, 4, 5]);
+        let (_, l) = p.request_raw("m", None).unwrap();
+        assert_eq!(l, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"m\"}\n");
+    }
+
+    #[test]
+    fn notification_roundtrip() {
+        let (host, mut plugin) = pair();
+        let n = host.notification("log", &json!({"msg": "hi"})).unwrap();
+        let ev = plugin.handle_line(line(&n)).unwrap();
+        assert_eq!(ev.method(), Some("log"));
+        assert_eq!(ev.params().unwrap().get(), r#"{"msg":"hi"}"#);
+        assert!(matches!(ev, Event::Notification { .. }));
+        // `()` / null means no params.
+        let n = host.notification("tick", &()).unwrap();
+        assert_eq!(n, "{\"jsonrpc\":\"2.0\",\"method\":\"tick\"}\n");
+        let Event::Notification { params, .. } = plugin.handle_line(line(&n)).unwrap() else {
+            panic!()
+        };
+        assert!(params.is_none());
+        assert_eq!(
+            host.notification_raw("x", None).unwrap(),
+            "{\"jsonrpc\":\"2.0\",\"method\":\"x\"}\n"
+        );
+    }
+
+    #[test]
+    fn scalar_params_are_refused_on_send() {
+        let (mut host, _) = pair();
+        assert!(matches!(
+            host.request("m", &5),
+            Err(PeerError::InvalidParams {
+                found: "a number",
+                ..
+            })
+        ));
+        assert!(matches!(
+            host.notification("m", "s"),
+            Err(PeerError::InvalidParams {
+                found: "a string",
+                ..
+            })
+        ));
+        assert_eq!(host.pending(), 0);
+        let (id, l) = host.request("m", &()).unwrap();
+        assert_eq!(
+            l,
+            format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"m\"}}\n")
+        );
+    }
+
+    #[test]
+    fn unserializable_params() {
+        let mut map = std::collections::BTreeMap::new();
+        map.insert(vec![1u8], 1);
+        let (mut host, plugin) = pair();
+        assert!(matches!(
+            host.request("m", &map),
+            Err(PeerError::Serialize(_))
+        ));
+        assert!(matches!(
+            plugin.respond_ok(&Id::Number(1), &map),
+            Err(PeerError::Serialize(_))
+        ));
+    }
+
+    #[test]
+    fn error_object_with_data_roundtrips_exactly() {
+        let (mut host, mut plugin) = pair();
+        let (id, req) = host.request("boom", &json!({})).unwrap();
+        let Event::Request { id: rid, .. } = plugin.handle_line(line(&req)).unwrap() else {
+            panic!()
+        };
+        let data = json!({"where": ["a", 1, null, 2.5], "deep": {"x": true}});
+        let sent = codes::error(-32001, "it broke \"badly\"", Some(data.clone()));
+        let resp = plugin.respond_err(&rid, &sent);
+        let Event::Response { id: got, result } = host.handle_line(line(&resp)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(got, id);
+        let err = result.unwrap_err();
+        assert_eq!(err, sent);
+        assert_eq!(err.code(), -32001);
+        assert_eq!(err.message(), "it broke \"badly\"");
+        assert_eq!(
+            serde_json::from_str::<Value>(err.data().unwrap().get()).unwrap(),
+            data
+        );
+    }
+
+    #[test]
+    fn error_data_null_and_extra_members_kept() {
+        let mut host = Peer::default();
+        let (id, _) = host.request_raw("m", None).unwrap();
+        let l = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":1,"message":"m","data":null,"extra":1}}}}"#
+        );
+        let Event::Response { result, .. } = host.handle_line(&l).unwrap() else {
+            panic!()
+        };
+        assert_eq!(result.unwrap_err().data().unwrap().get(), "null");
+    }
+
+    #[test]
+    fn null_result_is_a_result() {
+        let mut host = Peer::default();
+        let (id, _) = host.request_raw("m", None).unwrap();
+        let l = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":null}}"#);
+        let Event::Response { result, .. } = host.handle_line(&l).unwrap() else {
+            panic!()
+        };
+        assert_eq!(result.unwrap().get(), "null");
+    }
+
+    #[test]
+    fn string_ids() {
+        let mut plugin = Peer::default();
+        let ev = plugin
+            .handle_line(r#"{"jsonrpc":"2.0","id":"abc-\"1\"","method":"ping"}"#)
+            .unwrap();
+        let Event::Request { id, params, .. } = ev else {
+            panic!()
+        };
+        assert_eq!(id, Id::Str("abc-\"1\"".into()));
+        assert!(params.is_none());
+        let ok = plugin.respond_raw(&id, &RawValue::from_string("\"pong\"".into()).unwrap());
+        assert_eq!(
+            ok,
+            "{\"jsonrpc\":\"2.0\",\"id\":\"abc-\\\"1\\\"\",\"result\":\"pong\"}\n"
+        );
+        let err = plugin.respond_err(&id, &codes::error(1, "x", None));
+        let v: Value = serde_json::from_str(&err).unwrap();
+        assert_eq!(v["id"], "abc-\"1\"");
+        // A string id in a response to us is never one we allocated.
+        let mut host = Peer::default();
+        host.request_raw("m", None).unwrap();
+        assert_eq!(
+            host.handle_line(r#"{"jsonrpc":"2.0","id":"1","result":1}"#)
+                .unwrap_err(),
+            ProtocolError::UnknownResponseId {
+                id: "\"1\"".into(),
+                line: r#"{"jsonrpc":"2.0","id":"1","result":1}"#.into()
+            }
+        );
+        assert_eq!(host.pending(), 1);
+    }
+
+    #[test]
+    fn pending_limit() {
+        let mut p = Peer::new(PeerConfig::default().with_max_pending(2));
+        let (a, _) = p.request_raw("m", None).unwrap();
+        p.request("m", &[0]).unwrap();
+        assert!(matches!(
+            p.request_raw("m", None),
+            Err(PeerError::TooManyPending { limit: 2 })
+        ));
+        assert!(matches!(
+            p.request("m", &[0]),
+            Err(PeerError::TooManyPending { limit: 2 })
+        ));
+        assert!(p.cancel(a));
+        let (c, _) = p.request_raw("m", None).unwrap();
+        assert_eq!(c, 3);
+        assert_eq!(p.cancel_all(), vec![2, 3]);
+        assert_eq!(p.pending(), 0);
+    }
+
+    #[test]
+    fn cancel_and_unknown_id() {
+        let mut p = Peer::default();
+        let (id, _) = p.request_raw("m", None).unwrap();
+        assert!(p.cancel(id));
+        assert!(!p.cancel(id));
+        assert!(!p.cancel(99));
+        let late = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":true}}"#);
+        let err = p.handle_line(&late).unwrap_err();
+        assert!(matches!(err, ProtocolError::UnknownResponseId { ref id, .. } if id == "1"));
+        assert!(err.error_response().is_none());
+        assert!(err.to_string().contains("not a pending request"));
+        for id in ["7", "-1", "1.5", "null"] {
+            let l = format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":1,"message":"m"}}}}"#);
+            assert!(
+                matches!(p.handle_line(&l), Err(ProtocolError::UnknownResponseId { id: ref got, .. }) if got == id),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_too_long() {
+        let mut p = Peer::new(PeerConfig::default().with_max_line(10));
+        assert_eq!(
+            p.handle_line(r#"{"jsonrpc":"2.0","method":"x"}"#)
+                .unwrap_err(),
+            ProtocolError::LineTooLong { limit: 10 }
+        );
+    }
+
+    #[test]
+    fn not_json() {
+        let mut p = Peer::default();
+        for l in [
+            "{",
+            "{\"a\":}",
+            "nope",
+            "",
+            "{} {}",
+            "[1,",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":2,",
+        ] {
+            let err = p.handle_line(l).unwrap_err();
+            assert!(matches!(err, ProtocolError::NotJson { .. }), "{l}: {err:?}");
+            let resp: Value = serde_json::from_str(&err.error_response().unwrap()).unwrap();
+            assert_eq!(resp["error"]["code"], -32700);
+            assert_eq!(resp["id"], Value::Null);
+        }
+    }
+
+    #[test]
+    fn too_deep() {
+        let mut p = Peer::new(PeerConfig::default().with_max_depth(4));
+        let ok = r#"{"jsonrpc":"2.0","method":"m","params":[[["x"]]]}"#;
+        assert!(p.handle_line(ok).is_ok());
+        let deep = r#"{"jsonrpc":"2.0","method":"m","params":[[[["x"]]]]}"#;
+        let err = p.handle_line(deep).unwrap_err();
+        assert!(matches!(err, ProtocolError::TooDeep { limit: 4, .. }));
+        let resp: Value = serde_json::from_str(&err.error_response().unwrap()).unwrap();
+        assert_eq!(resp["error"]["code"], -32700);
+        // Brackets inside strings do not count.
+        assert!(
+            p.handle_line(r#"{"jsonrpc":"2.0","method":"[[[[[[[[{{{{{{"}"#)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn batches() {
+        let mut p = Peer::default();
+        for l in ["[]", r#"[{"jsonrpc":"2.0","method":"m"}]"#, " [1]"] {
+            let err = p.handle_line(l).unwrap_err();
+            assert!(matches!(err, ProtocolError::Batch { .. }), "{l}");
+            let resp: Value = serde_json::from_str(&err.error_response().unwrap()).unwrap();
+            assert_eq!(resp["error"]["code"], -32600);
+            assert_eq!(resp["error"]["message"], "batches are not supported");
+        }
+    }
+
+    #[test]
+    fn invalid_messages() {
+        let mut p = Peer::default();
+        let cases: &[(&str, &str, Option<RequestId>)] = &[
+            ("5", "expected a JSON object", None),
+            (r#""str""#, "expected a JSON object", None),
+            (
+                r#"{"id":1,"method":"m"}"#,
+                "missing \"jsonrpc\"",
+                Some(Id::Number(1)),
+            ),
+            (
+                r#"{"jsonrpc":"1.0","id":"a","method":"m"}"#,
+                "must be \"2.0\"",
+                Some(Id::Str("a".into())),
+            ),
+            (r#"{"jsonrpc":2,"method":"m"}"#, "must be \"2.0\"", None),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+                "\"method\" must be a string",
+                Some(Id::Number(1)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#,
+                "\"params\" must be an array or object",
+                Some(Id::Number(1)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"m","params":null}"#,
+                "\"params\" must be an array or object",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":null,"method":"m"}"#,
+                "not null",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":-1,"method":"m"}"#,
+                "non-negative integer",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#,
+                "non-negative integer",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":[1],"method":"m"}"#,
+                "non-negative integer",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"m","result":1}"#,
+                "must not have \"result\"",
+                Some(Id::Number(1)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"m"}}"#,
+                "both",
+                None,
+            ),
+            (r#"{"jsonrpc":"2.0","id":1}"#, "no \"method\"", None),
+            (
+                r#"{"jsonrpc":"2.0","result":1}"#,
+                "must have an \"id\"",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":{},"result":1}"#,
+                "must be a number, a string or null",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":"x","message":"m"}}"#,
+                "invalid \"error\" object",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":1.5,"message":"m"}}"#,
+                "invalid \"error\" object",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":1}}"#,
+                "invalid \"error\" object",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":2}}"#,
+                "invalid \"error\" object",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"error":"x"}"#,
+                "invalid \"error\" object",
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","jsonrpc":"2.0","method":"m"}"#,
+                "duplicate field",
+                None,
+            ),
+        ];
+        for (l, reason, id) in cases {
+            let (got, got_id) = invalid_reason(&mut p, l);
+            assert!(got.contains(reason), "{l}: {got}");
+            assert_eq!(&got_id, id, "{l}");
+            let err = p.handle_line(l).unwrap_err();
+            let resp: Value = serde_json::from_str(&err.error_response().unwrap()).unwrap();
+            assert_eq!(resp["error"]["code"], -32600, "{l}");
+            let want_id = id
+                .as_ref()
+                .map_or(Value::Null, |id| serde_json::to_value(id).unwrap());
+            assert_eq!(resp["id"], want_id, "{l}");
+        }
+    }
+
+    #[test]
+    fn unknown_members_are_ignored() {
+        let mut p = Peer::default();
+        let ev = p
+            .handle_line(
+                r#" {"x":[1,{"y":2}],"jsonrpc":"2.0","method":"m","params":{},"id":7,"z":null} "#,
+            )
+            .unwrap();
+        assert!(matches!(
+            ev,
+            Event::Request {
+                id: Id::Number(7),
+                ..
+            }
+        ));
+        let ev = p
+            .handle_line(r#"{"jsonrpc":"2\u002e0","method":"\u006d"}"#)
+            .unwrap();
+        assert_eq!(ev.method(), Some("m"));
+    }
+
+    #[test]
+    fn pretty_raw_values_stay_on_one_line() {
+        let (mut host, mut plugin) = pair();
+        let pretty =
+            RawValue::from_string("{\n  \"a\": [1,\r\n 2],\n  \"s\": \"x y\"\n}".into()).unwrap();
+        let (_, l) = host.request_raw("m", Some(&pretty)).unwrap();
+        assert_eq!(l.matches('\n').count(), 1);
+        let Event::Request { id, params, .. } = plugin.handle_line(line(&l)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(params.unwrap().get(), r#"{"a":[1,2],"s":"x y"}"#);
+        let r = plugin.respond_raw(&id, &pretty);
+        assert_eq!(r.matches('\n').count(), 1);
+        assert!(host.handle_line(line(&r)).is_ok());
+    }
+
+    #[test]
+    fn invalid_utf8_via_framer() {
+        let mut f = LineFramer::new(100);
+        f.push(b"\xc3\x28\n").unwrap();
+        let err = ProtocolError::from(f.next_line().unwrap().unwrap_err());
+        assert_eq!(
+            err,
+            ProtocolError::InvalidUtf8 {
+                valid_up_to: 0,
+                len: 2
+            }
+        );
+        let resp: Value = serde_json::from_str(&err.error_response().unwrap()).unwrap();
+        assert_eq!(resp["error"]["code"], -32700);
+    }
+
+    use crate::LineFramer;
+}

@@ -65,7 +65,10 @@ mod tests {
             encode_version_section(PROTOCOL_VERSION).as_bytes(),
             VERSION_SECTION_BYTES
         );
-        assert_eq!(decode_version_section(&VERSION_SECTION_BYTES), Ok(PROTOCOL_VERSION));
+        assert_eq!(
+            decode_version_section(&VERSION_SECTION_BYTES),
+            Ok(PROTOCOL_VERSION)
+        );
     }
 
     #[test]
@@ -79,12 +82,18 @@ mod tests {
         ));
         for bad in [&b" 1"[..], b"1\n", b"+1", b"-1", b"1.0", b"0x1", b"\xff"] {
             assert!(
-                matches!(decode_version_section(bad), Err(VersionError::NotDecimal { .. })),
+                matches!(
+                    decode_version_section(bad),
+                    Err(VersionError::NotDecimal { .. })
+                ),
                 "{bad:?}"
             );
         }
         for v in [0, 1, 42, u32::MAX] {
-            assert_eq!(decode_version_section(encode_version_section(v).as_bytes()), Ok(v));
+            assert_eq!(
+                decode_version_section(encode_version_section(v).as_bytes()),
+                Ok(v)
+            );
         }
     }
 
@@ -93,7 +102,10 @@ mod tests {
         assert_eq!(check_compatible(PROTOCOL_VERSION), Ok(()));
         assert_eq!(
             check_compatible(2),
-            Err(VersionError::Incompatible { plugin: 2, host: PROTOCOL_VERSION })
+            Err(VersionError::Incompatible {
+                plugin: 2,
+                host: PROTOCOL_VERSION
+            })
         );
     }
 }

@@ -1,0 +1,249 @@
+//! Host methods: what a plugin may call on the host.
+
+use crate::platform::{BoxFuture, MaybeSend, MaybeSync};
+use serde::{Serialize, de::DeserializeOwned};
+use std::{collections::HashMap, future::Future, sync::Arc};
+use wasplug_protocol::{ErrorObjectOwned, RawValue};
+
+/// What a host method knows about its caller.
+///
+/// Cheap to clone: the plugin's name and the embedder's shared state.
+#[derive(Debug)]
+pub struct HostContext<S> {
+    plugin: Arc<str>,
+    state: Arc<S>,
+}
+
+impl<S> Clone for HostContext<S> {
+    fn clone(&self) -> Self {
+        Self {
+            plugin: Arc::clone(&self.plugin),
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<S> HostContext<S> {
+    /// The name of the plugin making the call.
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
+    /// The embedder's state given to [`HostMethods::new`].
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// A shared handle to the embedder's state, to keep beyond the call.
+    pub fn state_arc(&self) -> Arc<S> {
+        Arc::clone(&self.state)
+    }
+}
+
+type RawResult = Result<Box<RawValue>, ErrorObjectOwned>;
+type MethodFn<S> =
+    dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<RawResult> + Send + Sync;
+type NotifyFn<S> = dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<()> + Send + Sync;
+
+/// The methods a plugin may call on the host: a router of typed async
+/// handlers, plus handlers for the plugin's notifications.
+///
+/// A handler takes a [`HostContext`] and the params, deserialized into any
+/// `serde` type (`()` or `Option<T>` for none; a one-element array also
+/// deserializes into its element), and returns a future of `Result<T, E>`
+/// where `T` serializes to the result and `E` converts into a JSON-RPC error
+/// object (code, message and data are kept). An unknown method answers
+/// `-32601`, params that do not deserialize answer `-32602`.
+///
+/// ```
+/// use serde_json::Value;
+/// use wasplug_hdk::{ErrorObjectOwned, HostContext, HostMethods};
+///
+/// struct App { greeting: String }
+///
+/// let methods = HostMethods::new(App { greeting: "hello".into() })
+///     .method("echo", |_ctx: HostContext<App>, params: Value| async move {
+///         Ok::<_, ErrorObjectOwned>(params)
+///     })
+///     .method("greet", |ctx: HostContext<App>, (name,): (String,)| async move {
+///         Ok::<_, ErrorObjectOwned>(format!("{} {name} from {}", ctx.state().greeting, ctx.plugin()))
+///     })
+///     .notification("progress", |_ctx: HostContext<App>, percent: u8| async move {
+///         let _ = percent;
+///     });
+/// assert!(methods.has_method("greet"));
+/// ```
+pub struct HostMethods<S = ()> {
+    state: Arc<S>,
+    methods: HashMap<String, Arc<MethodFn<S>>>,
+    notifications: HashMap<String, Arc<NotifyFn<S>>>,
+}
+
+impl Default for HostMethods<()> {
+    fn default() -> Self {
+        Self::new(())
+    }
+}
+
+impl<S> core::fmt::Debug for HostMethods<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut methods: Vec<_> = self.methods.keys().collect();
+        methods.sort();
+        let mut notifications: Vec<_> = self.notifications.keys().collect();
+        notifications.sort();
+        f.debug_struct("HostMethods")
+            .field("methods", &methods)
+            .field("notifications", &notifications)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Deserializes params into `P`: absent params as `null`, and a one-element
+/// array also as its element, so `|_, n: u64|` accepts `[5]`.
+fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, ErrorObjectOwned> {
+    let text = params.map_or("null", RawValue::get);
+    match serde_json::from_str::<P>(text) {
+        Ok(value) => Ok(value),
+        Err(first) => match serde_json::from_str::<[Box<RawValue>; 1]>(text) {
+            Ok([single]) => serde_json::from_str::<P>(single.get())
+                .map_err(|_| wasplug_protocol::codes::invalid_params(first.to_string())),
+            Err(_) => Err(wasplug_protocol::codes::invalid_params(first.to_string())),
+        },
+    }
+}
+
+impl<S: Send + Sync + 'static> HostMethods<S> {
+    /// A router with no methods, whose handlers share `state`.
+    pub fn new(state: S) -> Self {
+        Self {
+            state: Arc::new(state),
+            methods: HashMap::new(),
+            notifications: HashMap::new(),
+        }
+    }
+
+    /// Adds (or replaces) the handler of method `name`.
+    pub fn method<P, T, E, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    where
+        P: DeserializeOwned + 'static,
+        T: Serialize + 'static,
+        E: Into<ErrorObjectOwned> + 'static,
+        F: Fn(HostContext<S>, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + MaybeSend + 'static,
+    {
+        let erased =
+            move |ctx: HostContext<S>, params: Option<Box<RawValue>>| -> BoxFuture<RawResult> {
+                let parsed = parse_params::<P>(params.as_deref());
+                let future = parsed.map(|p| handler(ctx, p));
+                Box::pin(async move {
+                    let result = future?.await.map_err(Into::into)?;
+                    serde_json::value::to_raw_value(&result).map_err(|e| {
+                        wasplug_protocol::codes::internal_error(format!(
+                            "cannot serialize the result: {e}"
+                        ))
+                    })
+                })
+            };
+        self.methods.insert(name.into(), Arc::new(erased));
+        self
+    }
+
+    /// Adds (or replaces) the handler of notification `name`. Notifications
+    /// without a handler are logged at debug level and dropped; so are
+    /// notifications whose params do not deserialize.
+    pub fn notification<P, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    where
+        P: DeserializeOwned + 'static,
+        F: Fn(HostContext<S>, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + MaybeSend + 'static,
+    {
+        let name = name.into();
+        let method = name.clone();
+        let erased = move |ctx: HostContext<S>, params: Option<Box<RawValue>>| -> BoxFuture<()> {
+            match parse_params::<P>(params.as_deref()) {
+                Ok(p) => Box::pin(handler(ctx, p)),
+                Err(error) => {
+                    tracing::debug!(method = %method, %error, "notification params do not deserialize");
+                    Box::pin(async {})
+                }
+            }
+        };
+        self.notifications.insert(name, Arc::new(erased));
+        self
+    }
+
+    /// Whether a method of that name is registered.
+    pub fn has_method(&self, name: &str) -> bool {
+        self.methods.contains_key(name)
+    }
+}
+
+/// A type-erased router, as a [`crate::Plugin`] keeps it.
+pub(crate) trait Router: MaybeSend + MaybeSync {
+    fn call(
+        &self,
+        plugin: &Arc<str>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> BoxFuture<RawResult>;
+    fn notify(
+        &self,
+        plugin: &Arc<str>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Option<BoxFuture<()>>;
+}
+
+impl<S: Send + Sync + 'static> Router for HostMethods<S> {
+    fn call(
+        &self,
+        plugin: &Arc<str>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> BoxFuture<RawResult> {
+        let ctx = HostContext {
+            plugin: Arc::clone(plugin),
+            state: Arc::clone(&self.state),
+        };
+        match self.methods.get(method) {
+            Some(handler) => handler(ctx, params),
+            None => {
+                let error = wasplug_protocol::codes::method_not_found(method);
+                Box::pin(async move { Err(error) })
+            }
+        }
+    }
+
+    fn notify(
+        &self,
+        plugin: &Arc<str>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Option<BoxFuture<()>> {
+        let Some(handler) = self.notifications.get(method) else {
+            tracing::debug!(plugin = %plugin, method, "no handler for the plugin's notification");
+            return None;
+        };
+        let ctx = HostContext {
+            plugin: Arc::clone(plugin),
+            state: Arc::clone(&self.state),
+        };
+        Some(handler(ctx, params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_unwrap_a_single_element_array() {
+        let raw = RawValue::from_string("[5]".into()).unwrap();
+        assert_eq!(parse_params::<u64>(Some(&raw)).unwrap(), 5);
+        assert_eq!(parse_params::<(u64,)>(Some(&raw)).unwrap(), (5,));
+        assert_eq!(parse_params::<()>(None).unwrap(), ());
+        let bad = RawValue::from_string("{\"a\":1}".into()).unwrap();
+        let error = parse_params::<u64>(Some(&bad)).unwrap_err();
+        assert_eq!(error.code(), wasplug_protocol::codes::INVALID_PARAMS);
+    }
+}

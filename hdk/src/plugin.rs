@@ -1,0 +1,385 @@
+//! A compiled plugin, ready to be called.
+
+use crate::{
+    Error, HostMethods, Limits,
+    call::{self, CallState},
+    host::Router,
+    platform::{MaybeSend, MaybeSync},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use std::{path::PathBuf, sync::Arc};
+use wasmi::{ExternType, Linker, Module};
+use wasplug_protocol::RawValue;
+
+/// The wasmi engine plugins are compiled by and run in.
+///
+/// Configured for wasplug: fuel metering on (so calls can be sliced and
+/// budgeted). Cheap to clone; share one between many plugins so their code
+/// lives in one place.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: wasmi::Engine,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine {
+    /// An engine with wasplug's configuration.
+    pub fn new() -> Self {
+        let mut config = wasmi::Config::default();
+        config.consume_fuel(true);
+        config.compilation_mode(wasmi::CompilationMode::Eager);
+        Self {
+            inner: wasmi::Engine::new(&config),
+        }
+    }
+
+    /// The underlying wasmi engine.
+    pub fn wasmi(&self) -> &wasmi::Engine {
+        &self.inner
+    }
+}
+
+/// Receives each line a plugin writes to stderr, with the plugin's name.
+pub type Logger = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+fn tracing_logger() -> Logger {
+    Arc::new(|plugin: &str, line: &str| {
+        tracing::info!(target: "wasplug::plugin", plugin, "{line}");
+    })
+}
+
+/// Everything a call needs, shared by all calls to one plugin.
+pub(crate) struct Shared {
+    pub(crate) name: Arc<str>,
+    pub(crate) engine: wasmi::Engine,
+    pub(crate) module: Module,
+    pub(crate) linker: Linker<CallState>,
+    pub(crate) limits: Limits,
+    pub(crate) router: Arc<dyn Router>,
+    pub(crate) logger: Logger,
+    pub(crate) protocol: Option<u32>,
+}
+
+/// A compiled plugin: call its methods.
+///
+/// Cheap to clone and `Send + Sync` natively; every clone shares the compiled
+/// code. Each call runs in a fresh instance: no call sees another's memory.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use wasplug_hdk::{Error, Plugin};
+///
+/// // A plugin written by hand in WAT: it writes one fixed answer and exits.
+/// let wat = r#"(module
+///   (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+///   (memory (export "memory") 1)
+///   (data (i32.const 16) "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"pong\"}\n")
+///   (func (export "_start")
+///     (i32.store (i32.const 0) (i32.const 16))
+///     (i32.store (i32.const 4) (i32.const 41))
+///     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+/// let plugin = Plugin::builder(wat).name("pong").build()?;
+/// let answer = plugin.call("ping", serde_json::Value::Null).await?;
+/// assert_eq!(answer, "pong");
+/// # Ok::<(), Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Plugin {
+    shared: Arc<Shared>,
+}
+
+impl core::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.shared.name)
+            .field("limits", &self.shared.limits)
+            .field("protocol", &self.shared.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Starts building a plugin from wasm bytes or WAT text.
+    pub fn builder(wasm: impl AsRef<[u8]>) -> PluginBuilder {
+        PluginBuilder::new(Source::Bytes(wasm.as_ref().to_vec()))
+    }
+
+    /// Starts building a plugin from a `.wasm` or `.wat` file (read by
+    /// [`PluginBuilder::build`]). The plugin's name defaults to the file stem.
+    pub fn from_file(path: impl Into<PathBuf>) -> PluginBuilder {
+        PluginBuilder::new(Source::File(path.into()))
+    }
+
+    /// The plugin's name (in logs and [`crate::HostContext::plugin`]).
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// The protocol version the plugin recorded, if it recorded one.
+    pub fn protocol_version(&self) -> Option<u32> {
+        self.shared.protocol
+    }
+
+    /// Calls `method` with JSON `params` (an array, an object, or `null` for
+    /// none) and returns the result.
+    ///
+    /// The future does all the work when polled, on whatever executor polls
+    /// it; dropping it cancels the call.
+    ///
+    /// # Errors
+    /// [`Error::Plugin`] when the plugin answers with an error; the other
+    /// variants when the call fails (trap, limit, protocol violation...).
+    pub async fn call(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        self.call_typed(method, &params).await
+    }
+
+    /// Calls `method` with params of any serializable type, and deserializes
+    /// the result into `R`.
+    ///
+    /// # Errors
+    /// As [`Plugin::call`]; [`Error::Json`] when the result does not
+    /// deserialize into `R`.
+    pub async fn call_typed<P, R>(&self, method: &str, params: &P) -> Result<R, Error>
+    where
+        P: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let raw = serde_json::value::to_raw_value(params)
+            .map_err(|e| Error::json("cannot serialize the params", e))?;
+        let params = match raw.get().as_bytes().first() {
+            Some(b'n') => None,
+            Some(b'[' | b'{') => Some(raw),
+            Some(b'"') => return Err(Error::InvalidParams { found: "a string" }),
+            Some(b't' | b'f') => return Err(Error::InvalidParams { found: "a boolean" }),
+            _ => return Err(Error::InvalidParams { found: "a number" }),
+        };
+        let result = self.call_raw(method, params).await?;
+        serde_json::from_str(result.get())
+            .map_err(|e| Error::json("cannot deserialize the result", e))
+    }
+
+    /// Calls `method` with already-serialized params and returns the raw
+    /// result JSON, without parsing it.
+    ///
+    /// # Errors
+    /// As [`Plugin::call`].
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Box<RawValue>, Error> {
+        call::Call::start(Arc::clone(&self.shared), method, params.as_deref())?.await
+    }
+}
+
+enum Source {
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
+/// Builds a [`Plugin`] (by value: `Plugin::builder(wasm).name("x").build()`).
+pub struct PluginBuilder {
+    source: Source,
+    name: Option<String>,
+    engine: Option<Engine>,
+    limits: Limits,
+    router: Arc<dyn Router>,
+    logger: Logger,
+}
+
+impl core::fmt::Debug for PluginBuilder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PluginBuilder")
+            .field("name", &self.name)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginBuilder {
+    fn new(source: Source) -> Self {
+        Self {
+            source,
+            name: None,
+            engine: None,
+            limits: Limits::default(),
+            router: Arc::new(HostMethods::default()),
+            logger: tracing_logger(),
+        }
+    }
+
+    /// The plugin's name. Default: the file stem, or `"plugin"`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The engine to compile into (share one between plugins). Default: a new one.
+    pub fn engine(mut self, engine: &Engine) -> Self {
+        self.engine = Some(engine.clone());
+        self
+    }
+
+    /// The limits of every call. Default: [`Limits::default`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The methods the plugin may call on the host. Default: none (every
+    /// host call answers `-32601`).
+    pub fn host_methods<S>(mut self, methods: HostMethods<S>) -> Self
+    where
+        S: Send + Sync + 'static,
+        HostMethods<S>: MaybeSend + MaybeSync,
+    {
+        self.router = Arc::new(methods);
+        self
+    }
+
+    /// Where the plugin's stderr lines go. Default: `tracing` at info level,
+    /// target `wasplug::plugin`, with a `plugin` field.
+    pub fn logger(mut self, logger: impl Fn(&str, &str) + Send + Sync + 'static) -> Self {
+        self.logger = Arc::new(logger);
+        self
+    }
+
+    /// Compiles and checks the module.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::InvalidModule`]
+    /// when it is not wasm (or WAT); [`Error::RefusedImports`] naming every
+    /// import outside `wasi_snapshot_preview1`; [`Error::MissingExport`] when
+    /// `_start` or `memory` is missing; [`Error::IncompatibleProtocol`] when the
+    /// plugin recorded another protocol version.
+    pub fn build(self) -> Result<Plugin, Error> {
+        let (bytes, default_name) = match self.source {
+            Source::Bytes(bytes) => (bytes, "plugin".to_owned()),
+            Source::File(path) => {
+                let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                let stem = path
+                    .file_stem()
+                    .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
+                (bytes, stem)
+            }
+        };
+        let engine = self.engine.unwrap_or_default().inner;
+        let module = Module::new(&engine, &bytes).map_err(|e| Error::InvalidModule {
+            reason: e.to_string(),
+        })?;
+        check_imports(&module)?;
+        check_exports(&module)?;
+        let protocol = protocol_version(&module)?;
+        let mut linker = Linker::new(&engine);
+        wasplug_wasi::add_to_linker(&mut linker, |state: &mut CallState| &mut state.wasi).map_err(
+            |e| Error::Engine {
+                reason: e.to_string(),
+            },
+        )?;
+        Ok(Plugin {
+            shared: Arc::new(Shared {
+                name: self.name.unwrap_or(default_name).into(),
+                engine,
+                module,
+                linker,
+                limits: self.limits,
+                router: self.router,
+                logger: self.logger,
+                protocol,
+            }),
+        })
+    }
+}
+
+fn check_imports(module: &Module) -> Result<(), Error> {
+    let refused: Vec<String> = module
+        .imports()
+        .filter(|import| {
+            let is_wasi_func = import.module() == wasplug_wasi::MODULE
+                && wasplug_wasi::ALL_FUNCTIONS.contains(&import.name())
+                && matches!(import.ty(), ExternType::Func(_));
+            !is_wasi_func
+        })
+        .map(|import| format!("{}::{}", import.module(), import.name()))
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::RefusedImports { imports: refused })
+    }
+}
+
+fn check_exports(module: &Module) -> Result<(), Error> {
+    match module.get_export("_start") {
+        Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {}
+        _ => {
+            return Err(Error::MissingExport {
+                name: "_start",
+                expected: "a function with no params and no results",
+            });
+        }
+    }
+    match module.get_export("memory") {
+        Some(ExternType::Memory(_)) => Ok(()),
+        _ => Err(Error::MissingExport {
+            name: "memory",
+            expected: "a linear memory",
+        }),
+    }
+}
+
+fn protocol_version(module: &Module) -> Result<Option<u32>, Error> {
+    let Some(section) = module
+        .custom_sections()
+        .find(|s| s.name() == wasplug_protocol::VERSION_SECTION)
+    else {
+        return Ok(None);
+    };
+    let version = wasplug_protocol::decode_version_section(section.data()).map_err(|e| {
+        Error::BadVersionSection {
+            reason: e.to_string(),
+        }
+    })?;
+    match wasplug_protocol::check_compatible(version) {
+        Ok(()) => Ok(Some(version)),
+        Err(_) => Err(Error::IncompatibleProtocol {
+            plugin: version,
+            host: wasplug_protocol::PROTOCOL_VERSION,
+        }),
+    }
+}
+
+#[cfg(all(test, not(all(target_arch = "wasm32", target_os = "unknown"))))]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn plugin_is_send_sync_and_its_call_future_is_send() {
+        assert_send_sync::<Plugin>();
+        let wat = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
+        let plugin = Plugin::builder(wat).build().unwrap();
+        let call = plugin.call("m", serde_json::Value::Null);
+        assert_send(&call);
+    }
+}
