@@ -1,1 +1,243 @@
-//! placeholder
+//! The wasplug plugin kit: write a plugin in Rust, build it for
+//! `wasm32-wasip1`, and any wasplug host can call it.
+//!
+//! A plugin is an ordinary `fn main` program. It registers typed async
+//! handlers and calls [`Plugin::run`], which speaks JSON-RPC 2.0 with the host
+//! over stdin/stdout (stderr is the plugin's log: plain `eprintln!`). Handlers
+//! may call the host with [`host::call`] — several at once with
+//! `futures::join!` — and send notifications with [`host::notify`].
+//! `rpc.discover` is answered for you with the plugin's name, version and
+//! methods.
+//!
+//! The kit ships inside every plugin, so it is small: no async runtime, no
+//! logger, no set-up at start. While the plugin has nothing to do it blocks
+//! reading stdin, and the host keeps it suspended there.
+//!
+//! # Quick start
+//! ```no_run
+//! use serde::Deserialize;
+//! use wasplug_pdk::{Error, Plugin, host};
+//!
+//! #[derive(Deserialize)]
+//! struct Greet { name: String }
+//!
+//! fn main() {
+//!     Plugin::new("greeter", env!("CARGO_PKG_VERSION"))
+//!         .method("ping", |()| async { Ok::<_, Error>("pong") })
+//!         .method("greet", |p: Greet| async move {
+//!             // Ask the host for something, then answer.
+//!             let greeting: String = host::call("greeting", &()).await?;
+//!             Ok::<_, Error>(format!("{greeting}, {}!", p.name))
+//!         })
+//!         .run();
+//! }
+//! ```
+//! Build it with `cargo build --release --target wasm32-wasip1` and call it:
+//! `wasplug call target/wasm32-wasip1/release/greeter.wasm greet '{"name":"Ada"}'`.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+pub mod host;
+mod runtime;
+
+pub use error::Error;
+pub use serde_json::{Value, json};
+pub use wasplug_protocol::{DISCOVER_METHOD, Discover, PROTOCOL_VERSION};
+
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::value::RawValue;
+use std::{collections::BTreeMap, future::Future, rc::Rc};
+use wasplug_protocol::{ErrorObjectOwned, Event, RequestId};
+
+/// The protocol version this plugin was built for, in the custom section the
+/// host reads before it runs any guest code.
+// `link_section` must be spelled `unsafe(...)` since edition 2024; it only
+// places these bytes in a custom section of the module.
+#[cfg(target_family = "wasm")]
+#[allow(unsafe_code)]
+#[used]
+#[unsafe(link_section = "wasplug_protocol")]
+static PROTOCOL_VERSION_SECTION: [u8; 1] = wasplug_protocol::VERSION_SECTION_BYTES;
+
+type Handler = Rc<dyn Fn(Option<Box<RawValue>>) -> runtime::HandlerFuture>;
+type Notifier = Rc<dyn Fn(Option<Box<RawValue>>) -> runtime::Task>;
+
+/// Deserializes params into `P`: absent params as `null`, and a one-element
+/// array also as its element, so `|n: u64|` accepts `[5]`.
+fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, Error> {
+    let text = params.map_or("null", RawValue::get);
+    serde_json::from_str::<P>(text).or_else(|first| {
+        serde_json::from_str::<[Box<RawValue>; 1]>(text)
+            .ok()
+            .and_then(|[single]| serde_json::from_str::<P>(single.get()).ok())
+            .ok_or_else(|| Error::invalid_params(first.to_string()))
+    })
+}
+
+/// A plugin: its name, version, and handlers.
+pub struct Plugin {
+    name: String,
+    version: String,
+    methods: BTreeMap<String, Handler>,
+    notifications: BTreeMap<String, Notifier>,
+}
+
+impl core::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("methods", &self.methods.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// A plugin with no methods yet.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+            methods: BTreeMap::new(),
+            notifications: BTreeMap::new(),
+        }
+    }
+
+    /// Adds method `name`. Its params deserialize into `P` (`()` for none;
+    /// a one-element array also deserializes into its element); a failure
+    /// answers `-32602` without calling the handler. The handler's `Ok`
+    /// serializes to the result, its `Err` becomes the JSON-RPC error.
+    pub fn method<P, R, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    where
+        P: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        F: Fn(P) -> Fut + 'static,
+        Fut: Future<Output = Result<R, Error>> + 'static,
+    {
+        let handler = Rc::new(handler);
+        let erased = move |params: Option<Box<RawValue>>| -> runtime::HandlerFuture {
+            let handler = Rc::clone(&handler);
+            Box::pin(async move {
+                let params = parse_params::<P>(params.as_deref())?;
+                let result = handler(params).await?;
+                Ok(serde_json::value::to_raw_value(&result)?)
+            })
+        };
+        self.methods.insert(name.into(), Rc::new(erased));
+        self
+    }
+
+    /// Adds a handler for the host's notification `name`.
+    pub fn notification<P, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    where
+        P: DeserializeOwned + 'static,
+        F: Fn(P) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let handler = Rc::new(handler);
+        let erased = move |params: Option<Box<RawValue>>| -> runtime::Task {
+            let handler = Rc::clone(&handler);
+            Box::pin(async move {
+                if let Ok(params) = parse_params::<P>(params.as_deref()) {
+                    handler(params).await;
+                }
+            })
+        };
+        self.notifications.insert(name.into(), Rc::new(erased));
+        self
+    }
+
+    /// The `rpc.discover` answer: name, version, methods.
+    pub fn discover(&self) -> Discover {
+        Discover::new(
+            self.name.clone(),
+            self.version.clone(),
+            self.methods
+                .keys()
+                .cloned()
+                .chain([DISCOVER_METHOD.to_owned()]),
+        )
+    }
+
+    /// Serves the host until it closes stdin.
+    pub fn run(self) {
+        let discover = serde_json::value::to_raw_value(&self.discover());
+        runtime::run(|line| {
+            let event = runtime::with(|c| c.peer.handle_line(line));
+            match event {
+                Ok(Event::Request { id, method, params }) => {
+                    if method == DISCOVER_METHOD {
+                        let reply = discover
+                            .as_ref()
+                            .map(|d| d.clone())
+                            .map_err(|e| Error::internal(e.to_string()));
+                        return Some(answer(id, Box::pin(async move { reply })));
+                    }
+                    let reply: runtime::HandlerFuture = match self.methods.get(&method) {
+                        Some(handler) => handler(params),
+                        None => {
+                            let error =
+                                Error::from(wasplug_protocol::codes::method_not_found(&method));
+                            Box::pin(async move { Err(error) })
+                        }
+                    };
+                    Some(answer(id, reply))
+                }
+                Ok(Event::Notification { method, params }) => self
+                    .notifications
+                    .get(&method)
+                    .map(|handler| handler(params)),
+                Ok(Event::Response { id, result }) => {
+                    runtime::with(|c| c.reply(id, result));
+                    None
+                }
+                Err(error) => {
+                    if let Some(line) = error.error_response() {
+                        runtime::send(&line);
+                    }
+                    None
+                }
+            }
+        });
+    }
+}
+
+/// A task that runs a handler and queues its answer.
+fn answer(id: RequestId, reply: runtime::HandlerFuture) -> runtime::Task {
+    Box::pin(async move {
+        let result = reply.await;
+        let line = runtime::with(|c| match result {
+            Ok(value) => c.peer.respond_raw(&id, &value),
+            Err(error) => c.peer.respond_err(&id, &ErrorObjectOwned::from(error)),
+        });
+        runtime::send(&line);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_accept_a_single_element_array() {
+        let raw = RawValue::from_string("[7]".into()).unwrap();
+        assert_eq!(parse_params::<u32>(Some(&raw)), Ok(7));
+        assert_eq!(parse_params::<()>(None), Ok(()));
+        let bad = RawValue::from_string("[\"x\"]".into()).unwrap();
+        assert_eq!(
+            parse_params::<u32>(Some(&bad)).map_err(|e| e.code),
+            Err(-32602)
+        );
+    }
+
+    #[test]
+    fn discover_lists_methods_and_itself() {
+        let plugin = Plugin::new("p", "1.2.3").method("ping", |()| async { Ok::<_, Error>(1) });
+        let doc = plugin.discover();
+        assert_eq!(doc.info.title, "p");
+        assert_eq!(doc.info.version, "1.2.3");
+        assert!(doc.has_method("ping"));
+        assert!(doc.has_method(DISCOVER_METHOD));
+    }
+}

@@ -1,1 +1,110 @@
-fn main() {}
+//! The plugin wasplug's tests, benchmarks and demo drive: one method per
+//! behaviour a host must handle.
+#![allow(clippy::print_stderr)] // stderr is the plugin's log
+
+use futures::future::join_all;
+use serde::Serialize;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wasplug_pdk::{Error, Plugin, Value, host, json};
+
+/// The answer of `prime_sieve`.
+#[derive(Serialize)]
+struct Primes {
+    count: usize,
+    limit: usize,
+}
+
+/// Counts the primes up to `limit` with the sieve of Eratosthenes.
+fn prime_sieve(limit: usize) -> Primes {
+    let mut composite = vec![false; limit.saturating_add(1)];
+    let mut count = 0;
+    for n in 2..=limit {
+        if composite.get(n).copied().unwrap_or(true) {
+            continue;
+        }
+        count += 1;
+        let mut multiple = n.saturating_mul(n);
+        while multiple <= limit {
+            if let Some(slot) = composite.get_mut(multiple) {
+                *slot = true;
+            }
+            multiple += n;
+        }
+    }
+    Primes { count, limit }
+}
+
+/// Calls the host's `echo` with `[i]` and checks it comes back unchanged.
+async fn echo_checked(i: u64) -> Result<(), Error> {
+    let back: Value = host::call("echo", &[i]).await?;
+    if back == json!([i]) {
+        Ok(())
+    } else {
+        Err(Error::internal(format!("echo returned {back} for [{i}]")))
+    }
+}
+
+fn main() {
+    Plugin::new("test-plugin", env!("CARGO_PKG_VERSION"))
+        .method("ping", |()| async { Ok::<_, Error>("pong") })
+        .method(
+            "echo",
+            |params: Value| async move { Ok::<_, Error>(params) },
+        )
+        .method("get_random_number", |()| async {
+            getrandom::u64().map_err(|e| Error::internal(e.to_string()))
+        })
+        .method("get_time", |()| async {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            Ok::<_, Error>(u64::try_from(now.as_millis()).unwrap_or(u64::MAX))
+        })
+        .method("sleep", |ms: u64| async move {
+            std::thread::sleep(Duration::from_millis(ms));
+            Ok::<_, Error>(ms)
+        })
+        .method("many_echo", |n: u64| async move {
+            for i in 0..n {
+                echo_checked(i).await?;
+            }
+            Ok::<_, Error>(n)
+        })
+        .method("concurrent_echo", |n: u64| async move {
+            let results = join_all((0..n).map(echo_checked)).await;
+            results.into_iter().collect::<Result<Vec<()>, Error>>()?;
+            Ok::<_, Error>(n)
+        })
+        .method("prime_sieve", |n: usize| async move {
+            Ok::<_, Error>(prime_sieve(n))
+        })
+        .method("fail", |()| async {
+            Err::<(), _>(
+                Error::new(-32000, "deliberate failure")
+                    .with_data(json!({"reason": "the test asked for it", "retry": false})),
+            )
+        })
+        .method("panic", |()| async {
+            if true {
+                panic!("deliberate panic");
+            }
+            Ok::<(), Error>(())
+        })
+        .method("log", |n: u64| async move {
+            for i in 0..n {
+                eprintln!("log line {i}");
+            }
+            Ok::<_, Error>(n)
+        })
+        .method(
+            "big",
+            |n: usize| async move { Ok::<_, Error>("x".repeat(n)) },
+        )
+        .method("notify", |n: u64| async move {
+            for i in 0..n {
+                host::notify("progress", &[i])?;
+            }
+            Ok::<_, Error>(n)
+        })
+        .run();
+}

@@ -391,12 +391,14 @@ fn at(base: u32, offset: u32) -> Result<u32, Errno> {
     base.checked_add(offset).ok_or(Errno::Fault)
 }
 
-/// Reads subscription `sub` and says whether it is ready.
+/// Reads subscription `sub` and says whether it is ready. Relative clock
+/// timeouts count from `origin`, the instant the guest made the call.
 fn interest(
     ctx: &mut WasiCtx,
     mem: &GuestMemory<'_>,
     sub: u32,
     mono_now: u64,
+    origin: u64,
 ) -> Result<Interest, Errno> {
     let tag = mem.read_u8(at(sub, 8)?)?;
     match tag {
@@ -414,7 +416,7 @@ fn interest(
                 (CLOCK_PROCESS_CPUTIME | CLOCK_THREAD_CPUTIME, true) => {
                     ctx.started.saturating_add(timeout)
                 }
-                (CLOCK_REALTIME..=CLOCK_THREAD_CPUTIME, false) => mono_now.saturating_add(timeout),
+                (CLOCK_REALTIME..=CLOCK_THREAD_CPUTIME, false) => origin.saturating_add(timeout),
                 _ => return Ok(Interest::Ready(Event::error(EVENTTYPE_CLOCK, Errno::Inval))),
             };
             if deadline <= mono_now {
@@ -474,6 +476,7 @@ pub(crate) fn poll_oneoff(
     events: u32,
     nsubs: u32,
     nevents: u32,
+    origin: u64,
 ) -> Outcome {
     if nsubs == 0 || nsubs > MAX_SUBSCRIPTIONS {
         return Err(Errno::Inval.into());
@@ -488,7 +491,7 @@ pub(crate) fn poll_oneoff(
     for i in 0..nsubs {
         let sub = at(subs, i.checked_mul(48).ok_or(Errno::Overflow)?)?;
         let userdata = mem.read_u64(sub)?;
-        interests.push((userdata, interest(ctx, mem, sub, mono_now)?));
+        interests.push((userdata, interest(ctx, mem, sub, mono_now, origin)?));
     }
 
     let mut ready = 0u32;

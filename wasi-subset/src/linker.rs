@@ -112,7 +112,7 @@ fn with_memory<T>(
 fn blocking<T>(
     caller: &mut Caller<'_, T>,
     project: impl Fn(&mut T) -> &mut WasiCtx,
-    call: BlockingCall,
+    mut call: BlockingCall,
 ) -> Result<i32, wasmi::Error> {
     let memory = memory_of(caller)?;
     let (bytes, data) = memory.data_and_store_mut(caller.as_context_mut());
@@ -275,6 +275,7 @@ where
                 events: u(events),
                 nsubs: u(nsubs),
                 nevents: u(nevents),
+                origin: None,
             };
             blocking(&mut c, p, call)
         },

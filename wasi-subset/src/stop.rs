@@ -106,17 +106,20 @@ pub(crate) enum BlockingCall {
         events: u32,
         nsubs: u32,
         nevents: u32,
+        /// When the guest made the call, on its monotonic clock: relative
+        /// timeouts count from here, however often the call is retried.
+        origin: Option<u64>,
     },
 }
 
 impl BlockingCall {
     /// Runs the call: `Ok(errno)` when it finished, `Err` when it would block.
     pub(crate) fn run(
-        self,
+        &mut self,
         ctx: &mut WasiCtx,
         mem: &mut GuestMemory<'_>,
     ) -> Result<Errno, Blocked> {
-        let outcome = match self {
+        let outcome = match *self {
             Self::FdRead {
                 fd,
                 iovs,
@@ -134,7 +137,11 @@ impl BlockingCall {
                 events,
                 nsubs,
                 nevents,
-            } => funcs::poll_oneoff(ctx, mem, subs, events, nsubs, nevents),
+                ref mut origin,
+            } => {
+                let origin = *origin.get_or_insert_with(|| ctx.clock.monotonic());
+                funcs::poll_oneoff(ctx, mem, subs, events, nsubs, nevents, origin)
+            }
         };
         match outcome {
             Ok(()) => Ok(Errno::Success),
@@ -212,7 +219,7 @@ pub fn complete<T>(
     project: impl Fn(&mut T) -> &mut WasiCtx,
 ) -> Completion {
     let mut store = store.as_context_mut();
-    let Some(pending) = project(store.data_mut()).pending.take() else {
+    let Some(mut pending) = project(store.data_mut()).pending.take() else {
         return Completion::NotBlocked;
     };
     let (bytes, data) = pending.memory.data_and_store_mut(&mut store);
