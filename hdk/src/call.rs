@@ -101,7 +101,7 @@ enum Guest {
     Gone,
 }
 
-type HostReply = Option<(RequestId, Result<Box<RawValue>, ErrorObjectOwned>)>;
+type HostReply = (RequestId, Result<Box<RawValue>, ErrorObjectOwned>);
 
 /// Stderr lines: each goes to the logger; the last ones are kept for errors.
 struct StderrLog {
@@ -184,6 +184,11 @@ pub(crate) struct Call {
     peer: Peer,
     framer: LineFramer,
     host_calls: FuturesUnordered<BoxFuture<HostReply>>,
+    /// Notification handlers, run one after the other in arrival order, and
+    /// all run before the call returns.
+    notifications: VecDeque<BoxFuture<()>>,
+    /// The answer, once it came, while notifications still run.
+    answer: Option<Result<Box<RawValue>, Error>>,
     timer: Option<Sleep>,
     deadline: Option<Instant>,
     fuel_used: u64,
@@ -235,6 +240,8 @@ impl Call {
             peer,
             framer,
             host_calls: FuturesUnordered::new(),
+            notifications: VecDeque::new(),
+            answer: None,
             timer: None,
             deadline,
             fuel_used: 0,
@@ -348,7 +355,7 @@ impl Call {
                             .router
                             .notify(&self.shared.name, &method, params)
                     {
-                        self.host_calls.push(Box::pin(handler.map(|()| None)));
+                        self.notifications.push_back(handler);
                     }
                 }
             }
@@ -368,7 +375,7 @@ impl Call {
         }
         let reply = self.shared.router.call(&self.shared.name, method, params);
         self.host_calls
-            .push(Box::pin(reply.map(move |result| Some((id, result)))));
+            .push(Box::pin(reply.map(move |result| (id, result))));
         Ok(())
     }
 
@@ -514,10 +521,20 @@ impl Call {
             {
                 return Poll::Ready(Err(Error::Timeout { limit }));
             }
-            while let Poll::Ready(Some(reply)) = self.host_calls.poll_next_unpin(cx) {
-                if let Some((id, result)) = reply {
-                    self.deliver(&id, &result)?;
+            while let Some(front) = self.notifications.front_mut() {
+                match front.as_mut().poll(cx) {
+                    Poll::Ready(()) => drop(self.notifications.pop_front()),
+                    Poll::Pending => break,
                 }
+            }
+            if self.answer.is_some() {
+                return match self.notifications.is_empty() {
+                    true => Poll::Ready(self.answer.take().unwrap_or_else(|| Err(finished()))),
+                    false => Poll::Pending,
+                };
+            }
+            while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
+                self.deliver(&id, &result)?;
             }
             let outcome = match std::mem::replace(&mut self.guest, Guest::Gone) {
                 Guest::Fresh => {
@@ -558,19 +575,30 @@ impl Call {
                         }
                     }
                 }
-                Guest::Gone => {
-                    return Poll::Ready(Err(Error::Engine {
-                        reason: "the call was polled after it finished".into(),
-                    }));
-                }
+                Guest::Gone => return Poll::Ready(Err(finished())),
             };
             let before = self.fuel_used;
-            let answer = self.after_run(outcome)?;
+            let answer = self.after_run(outcome);
             fuel_this_poll = fuel_this_poll.saturating_add(self.fuel_used.saturating_sub(before));
-            if let Some(answer) = answer {
-                return Poll::Ready(Ok(answer));
+            match answer {
+                Ok(None) => {}
+                Ok(Some(answer)) if self.notifications.is_empty() => {
+                    return Poll::Ready(Ok(answer));
+                }
+                // Run the notifications that came before the answer first.
+                Ok(Some(answer)) => self.answer = Some(Ok(answer)),
+                Err(error @ Error::Plugin { .. }) if !self.notifications.is_empty() => {
+                    self.answer = Some(Err(error));
+                }
+                Err(error) => return Poll::Ready(Err(error)),
             }
         }
+    }
+}
+
+fn finished() -> Error {
+    Error::Engine {
+        reason: "the call was polled after it finished".into(),
     }
 }
 
@@ -603,6 +631,7 @@ impl Future for Call {
         if result.is_ready() {
             this.guest = Guest::Gone;
             this.host_calls.clear();
+            this.notifications.clear();
             this.timer = None;
         }
         result
