@@ -278,11 +278,15 @@ pub(crate) fn fd_write(
     iovs_len: u32,
     nwritten: u32,
 ) -> Outcome {
+    let nonblocking = ctx.nonblocking(fd);
     let pipe = ctx.output_mut(fd)?;
     let list = checked_iovecs(mem, iovs, iovs_len)?;
     mem.check_array(nwritten, 1, 4, 4)?;
     let wanted = list.iter().any(|&(_, len)| len > 0);
     if wanted && pipe.room() == 0 {
+        if nonblocking {
+            return Err(Errno::Again.into());
+        }
         return Err(Fail::Blocked(Blocked::Output { fd }));
     }
     let mut total = 0usize;

@@ -327,9 +327,12 @@ where
         m,
         "proc_raise",
         |signal: i32| -> Result<i32, wasmi::Error> {
-            // WASI signals are 0..=30; 0 tests nothing and returns.
+            // WASI signals are 0..=30; 0 tests nothing and returns. Signals
+            // whose default action is to be ignored (CHLD, CONT, URG, WINCH)
+            // or to stop the process (STOP, TSTP, TTIN, TTOU: there is no job
+            // control) return; every other signal terminates the guest.
             match u8::try_from(signal) {
-                Ok(0) => Ok(Errno::Success.into()),
+                Ok(0 | 16..=22 | 27) => Ok(Errno::Success.into()),
                 Ok(sig @ 1..=30) => Err(wasmi::Error::host(Stop::Signal(sig))),
                 _ => Ok(Errno::Inval.into()),
             }
