@@ -1,0 +1,306 @@
+//! `wasplug inspect`: what a module imports, exports and records, without
+//! running it.
+
+use crate::{explain, term};
+use anyhow::Context as _;
+use clap::Args;
+use serde::Serialize;
+use std::{
+    fmt::{self, Write as _},
+    path::PathBuf,
+    process::ExitCode,
+};
+use wasmi::{ExternType, ImportType, Module, ValType};
+use wasplug_protocol::{
+    PROTOCOL_VERSION, VERSION_SECTION, check_compatible, decode_version_section,
+};
+use wasplug_wasi::{ALL_FUNCTIONS, MODULE, SUPPORTED_FUNCTIONS};
+
+/// `wasplug inspect`.
+#[derive(Args, Debug)]
+pub(crate) struct InspectArgs {
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The module: a .wasm file, or WebAssembly text (.wat).
+    module: PathBuf,
+}
+
+/// What the sandbox makes of an import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ImportStatus {
+    /// A WASI function the subset implements.
+    Supported,
+    /// A WASI function the subset links but answers with an errno
+    /// (`ENOSYS`, `EBADF`, `ENOTCAPABLE`...).
+    Errno,
+    /// Not provided: a module importing it is refused.
+    Refused,
+}
+
+impl ImportStatus {
+    /// Classifies an import.
+    pub(crate) fn of(import: &ImportType<'_>) -> Self {
+        let is_wasi_func = import.module() == MODULE
+            && ALL_FUNCTIONS.contains(&import.name())
+            && matches!(import.ty(), ExternType::Func(_));
+        if !is_wasi_func {
+            ImportStatus::Refused
+        } else if SUPPORTED_FUNCTIONS.contains(&import.name()) {
+            ImportStatus::Supported
+        } else {
+            ImportStatus::Errno
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ImportStatus::Supported => "supported",
+            ImportStatus::Errno => "linked, answers an errno",
+            ImportStatus::Refused => "refused: not provided by the sandbox",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report {
+    file: String,
+    size: u64,
+    /// The protocol version in the `wasplug_protocol` section, if recorded.
+    protocol_version: Option<u32>,
+    /// Why that section could not be read, or the version is incompatible.
+    protocol_problem: Option<String>,
+    imports: Vec<Import>,
+    exports: Vec<Export>,
+    memories: Vec<Memory>,
+    /// Whether the module exports `_start` and `memory`, imports nothing refused.
+    runnable: bool,
+}
+
+#[derive(Serialize)]
+struct Import {
+    module: String,
+    name: String,
+    kind: &'static str,
+    #[serde(rename = "type")]
+    ty: String,
+    status: ImportStatus,
+}
+
+#[derive(Serialize)]
+struct Export {
+    name: String,
+    kind: &'static str,
+    #[serde(rename = "type")]
+    ty: String,
+}
+
+#[derive(Serialize)]
+struct Memory {
+    /// `module::name` when imported, the export name when exported.
+    name: String,
+    imported: bool,
+    initial_pages: u64,
+    max_pages: Option<u64>,
+    memory64: bool,
+}
+
+fn kind(ty: &ExternType) -> &'static str {
+    match ty {
+        ExternType::Func(_) => "func",
+        ExternType::Memory(_) => "memory",
+        ExternType::Table(_) => "table",
+        ExternType::Global(_) => "global",
+    }
+}
+
+fn val_types(types: &[ValType]) -> String {
+    let names: Vec<String> = types
+        .iter()
+        .map(|t| format!("{t:?}").to_lowercase())
+        .collect();
+    names.join(", ")
+}
+
+/// A type, briefly: `(i32, i32) -> i32`, `17 pages, max 256`...
+fn describe_type(ty: &ExternType) -> String {
+    match ty {
+        ExternType::Func(f) => match f.results() {
+            [] => format!("({})", val_types(f.params())),
+            results => format!("({}) -> {}", val_types(f.params()), val_types(results)),
+        },
+        ExternType::Memory(m) => pages(m.minimum(), m.maximum()),
+        ExternType::Table(t) => match t.maximum() {
+            Some(max) => format!("{} elements, max {max}", t.minimum()),
+            None => format!("{} elements", t.minimum()),
+        },
+        ExternType::Global(g) => format!("{:?}", g.content()).to_lowercase(),
+    }
+}
+
+/// `17 pages (1088 KiB)`.
+fn pages(initial: u64, max: Option<u64>) -> String {
+    let size = |pages: u64| {
+        let unit = if pages == 1 { "page" } else { "pages" };
+        format!("{pages} {unit} ({} KiB)", pages.saturating_mul(64))
+    };
+    match max {
+        Some(max) => format!("{}, max {}", size(initial), size(max)),
+        None => format!("{}, no maximum", size(initial)),
+    }
+}
+
+fn memory(name: String, imported: bool, ty: &ExternType) -> Option<Memory> {
+    let ExternType::Memory(m) = ty else {
+        return None;
+    };
+    Some(Memory {
+        name,
+        imported,
+        initial_pages: m.minimum(),
+        max_pages: m.maximum(),
+        memory64: m.is_64(),
+    })
+}
+
+fn report(path: &PathBuf) -> anyhow::Result<Report> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let engine = wasmi::Engine::default();
+    let module = Module::new(&engine, &bytes).map_err(|e| {
+        anyhow::anyhow!(explain::invalid_module(
+            &path.display().to_string(),
+            &bytes,
+            &e.to_string()
+        ))
+    })?;
+    let imports: Vec<Import> = module
+        .imports()
+        .map(|i| Import {
+            module: i.module().to_owned(),
+            name: i.name().to_owned(),
+            kind: kind(i.ty()),
+            ty: describe_type(i.ty()),
+            status: ImportStatus::of(&i),
+        })
+        .collect();
+    let exports: Vec<Export> = module
+        .exports()
+        .map(|e| Export {
+            name: e.name().to_owned(),
+            kind: kind(e.ty()),
+            ty: describe_type(e.ty()),
+        })
+        .collect();
+    let memories = module
+        .imports()
+        .filter_map(|i| memory(format!("{}::{}", i.module(), i.name()), true, i.ty()))
+        .chain(
+            module
+                .exports()
+                .filter_map(|e| memory(e.name().to_owned(), false, e.ty())),
+        )
+        .collect();
+    let (protocol_version, protocol_problem) = match module
+        .custom_sections()
+        .find(|s| s.name() == VERSION_SECTION)
+    {
+        None => (None, None),
+        Some(section) => match decode_version_section(section.data()) {
+            Ok(version) => (
+                Some(version),
+                check_compatible(version).err().map(|e| e.to_string()),
+            ),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    };
+    let runnable = imports.iter().all(|i| i.status != ImportStatus::Refused)
+        && matches!(module.get_export("_start"), Some(ExternType::Func(_)))
+        && matches!(module.get_export("memory"), Some(ExternType::Memory(_)));
+    Ok(Report {
+        file: path.display().to_string(),
+        size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+        protocol_version,
+        protocol_problem,
+        imports,
+        exports,
+        memories,
+        runnable,
+    })
+}
+
+fn text(report: &Report) -> Result<String, fmt::Error> {
+    let mut out = String::new();
+    writeln!(out, "file:     {} ({} bytes)", report.file, report.size)?;
+    match (report.protocol_version, &report.protocol_problem) {
+        (Some(v), None) => writeln!(
+            out,
+            "protocol: wasplug protocol {v} (this host speaks {PROTOCOL_VERSION})"
+        )?,
+        (Some(v), Some(problem)) => writeln!(out, "protocol: wasplug protocol {v}: {problem}")?,
+        (None, Some(problem)) => writeln!(
+            out,
+            "protocol: unreadable `{VERSION_SECTION}` section: {problem}"
+        )?,
+        (None, None) => writeln!(
+            out,
+            "protocol: not recorded (no `{VERSION_SECTION}` section)"
+        )?,
+    }
+    if report.memories.is_empty() {
+        writeln!(out, "memory:   none exported or imported")?;
+    }
+    for m in &report.memories {
+        let how = if m.imported { "imported" } else { "exported" };
+        writeln!(
+            out,
+            "memory:   `{}` ({how}): {}",
+            m.name,
+            pages(m.initial_pages, m.max_pages)
+        )?;
+    }
+    let width = report
+        .imports
+        .iter()
+        .map(|i| i.module.len() + i.name.len() + 2)
+        .max()
+        .unwrap_or(0);
+    writeln!(out, "imports ({}):", report.imports.len())?;
+    for i in &report.imports {
+        let name = format!("{}::{}", i.module, i.name);
+        writeln!(
+            out,
+            "  {name:<width$}  {:<6}  {}",
+            i.kind,
+            i.status.describe()
+        )?;
+    }
+    let width = report
+        .exports
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(0);
+    writeln!(out, "exports ({}):", report.exports.len())?;
+    for e in &report.exports {
+        writeln!(out, "  {:<width$}  {:<6}  {}", e.name, e.kind, e.ty)?;
+    }
+    let verdict = match (report.runnable, report.protocol_version.is_some()) {
+        (true, true) => "a wasplug plugin: `wasplug call` and `wasplug methods` run it",
+        (true, false) => "a WASI command: `wasplug run` runs it; no protocol version recorded",
+        (false, _) => "not runnable in the sandbox (refused imports, or no `_start`/`memory`)",
+    };
+    writeln!(out, "verdict:  {verdict}")?;
+    Ok(out)
+}
+
+/// `wasplug inspect`.
+pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let report = report(&args.module)?;
+    if args.json {
+        term::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+    } else {
+        term::print(&text(&report)?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

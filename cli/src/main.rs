@@ -1,0 +1,122 @@
+//! `wasplug`: call a plugin's methods, list them, inspect a module, and run
+//! any `wasm32-wasip1` command in the sandbox.
+#![forbid(unsafe_code)]
+// A command-line tool's job is printing: the workspace's lints against
+// `println!`/`eprintln!` are for the libraries.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod call;
+mod demo;
+mod explain;
+mod host;
+mod inspect;
+mod limits;
+mod run;
+mod term;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::{io::IsTerminal, process::ExitCode};
+use tracing::level_filters::LevelFilter;
+
+/// Exit codes, shown at the end of `--help`.
+const EXIT_CODES: &str = "\
+Exit status:
+  0    success
+  1    failure: the plugin answered with an error, trapped, broke a limit,
+       or could not be loaded (a one-paragraph explanation is on stderr)
+  2    usage error (bad arguments)
+  run  the module's own exit status; 134 when it traps, 124 on --timeout,
+       128+N when it raises signal N, 1 when it cannot be started";
+
+/// Run, call and inspect wasplug plugins: sandboxed wasm32-wasip1 programs,
+/// interpreted by wasmi, that speak JSON-RPC 2.0 over their stdin/stdout.
+#[derive(Parser, Debug)]
+#[command(name = "wasplug", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// How much wasplug reports on stderr (plugin log lines: `warn` and up).
+    ///
+    /// How much wasplug itself reports on stderr. A plugin's log lines (its
+    /// stderr, each line prefixed `[name]`) are shown at `warn` (the default)
+    /// and above, hidden at `error` and `off`.
+    #[arg(long, global = true, value_enum, value_name = "LEVEL", default_value_t = LogLevel::Warn)]
+    log_level: LogLevel,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Call one method of a plugin and print its result as one line of JSON.
+    #[command(after_long_help = call::call_help())]
+    Call(call::CallArgs),
+    /// List a plugin's methods (from its answer to `rpc.discover`).
+    Methods(call::MethodsArgs),
+    /// Show a module's imports (and what the sandbox makes of them), exports,
+    /// memory and recorded protocol version, without running it.
+    Inspect(inspect::InspectArgs),
+    /// Run any wasm32-wasip1 command in the sandbox, with this process's
+    /// stdin, stdout and stderr passed through; exit with its status.
+    #[command(after_long_help = run::RUN_HELP)]
+    Run(run::RunArgs),
+    /// Show what wasplug does with the bundled test plugin: calls, host round
+    /// trips, compute, sleep and a contained crash, with timings.
+    Demo(demo::DemoArgs),
+}
+
+/// How much wasplug reports on stderr (`--log-level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub(crate) enum LogLevel {
+    // Plain comments: doc comments would make clap list each value on its own line.
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// Whether the plugin's stderr lines are shown.
+    pub(crate) fn shows_plugin_logs(self) -> bool {
+        self >= LogLevel::Warn
+    }
+
+    fn filter(self) -> LevelFilter {
+        match self {
+            LogLevel::Off => LevelFilter::OFF,
+            LogLevel::Error => LevelFilter::ERROR,
+            LogLevel::Warn => LevelFilter::WARN,
+            LogLevel::Info => LevelFilter::INFO,
+            LogLevel::Debug => LevelFilter::DEBUG,
+            LogLevel::Trace => LevelFilter::TRACE,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_max_level(cli.log_level.filter())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let outcome = match cli.command {
+        Command::Call(args) => call::call(args, cli.log_level),
+        Command::Methods(args) => call::methods(args, cli.log_level),
+        Command::Inspect(args) => inspect::inspect(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Demo(args) => demo::demo(&args, cli.log_level),
+    };
+    outcome.unwrap_or_else(|error| {
+        // Whoever read our stdout went away (`wasplug ... | head`): nothing to say.
+        let broken_pipe = error
+            .root_cause()
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        if !broken_pipe {
+            eprintln!("error: {error:#}");
+        }
+        ExitCode::FAILURE
+    })
+}

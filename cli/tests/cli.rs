@@ -1,0 +1,11 @@
+//! Drives the real `wasplug` binary: every subcommand, its exit codes and its
+//! error paths. One file per subcommand, in `cli/`.
+
+mod cli {
+    mod call;
+    mod demo;
+    mod inspect;
+    mod methods;
+    mod run;
+    mod support;
+}
