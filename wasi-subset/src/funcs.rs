@@ -24,6 +24,9 @@ pub(crate) type Outcome = Result<(), Fail>;
 /// millions of descriptors in one call.
 pub(crate) const IOV_MAX: u32 = 1024;
 
+/// POSIX `PIPE_BUF`: writes up to this size are atomic.
+pub(crate) const PIPE_BUF: usize = 4096;
+
 /// The most subscriptions one `poll_oneoff` may carry (more get `EINVAL`).
 pub(crate) const MAX_SUBSCRIPTIONS: u32 = 4096;
 
@@ -282,8 +285,14 @@ pub(crate) fn fd_write(
     let pipe = ctx.output_mut(fd)?;
     let list = checked_iovecs(mem, iovs, iovs_len)?;
     mem.check_array(nwritten, 1, 4, 4)?;
-    let wanted = list.iter().any(|&(_, len)| len > 0);
-    if wanted && pipe.room() == 0 {
+    let total = list
+        .iter()
+        .fold(0usize, |sum, &(_, len)| sum.saturating_add(len as usize));
+    // As on a POSIX pipe, a write of at most PIPE_BUF bytes is atomic: it
+    // waits until it fits whole (when it can fit at all), so small lines
+    // from a guest that ignores short writes are never torn.
+    let atomic = total <= PIPE_BUF && total <= pipe.capacity();
+    if total > 0 && (pipe.room() == 0 || (atomic && pipe.room() < total)) {
         if nonblocking {
             return Err(Errno::Again.into());
         }

@@ -126,12 +126,18 @@ fn fd_write_capacity_then_suspends_until_consumed() {
         Completion::Blocked(Blocked::Output { fd: 1 })
     ));
 
-    // The embedder takes two bytes: two of the three go through.
+    // The embedder takes two bytes: a write of at most PIPE_BUF bytes that
+    // fits the pipe is atomic (as on POSIX), so it waits for room for all 3.
     g.ctx_mut().stdout_mut().consume(2);
+    assert!(matches!(
+        g.complete(),
+        Completion::Blocked(Blocked::Output { fd: 1 })
+    ));
+    g.ctx_mut().stdout_mut().consume(1);
     let value = ready(g.complete());
     assert!(matches!(value, Val::I32(0)));
-    assert_eq!(g.u32_at(NWRITTEN), 2);
-    assert_eq!(g.ctx().stdout().contents(), b"llo worl");
+    assert_eq!(g.u32_at(NWRITTEN), 3);
+    assert_eq!(g.ctx().stdout().contents(), b"lo world");
     assert_eq!(g.resume(trap, value), 0);
     assert!(matches!(g.complete(), Completion::NotBlocked));
 

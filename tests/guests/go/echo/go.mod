@@ -1,0 +1,3 @@
+module wasplug.test/echo
+
+go 1.21

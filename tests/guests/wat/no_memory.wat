@@ -1,0 +1,2 @@
+;; Exports `_start` but no memory.
+(module (func (export "_start")))
