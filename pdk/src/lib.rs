@@ -162,16 +162,13 @@ impl Plugin {
 
     /// Serves the host until it closes stdin.
     pub fn run(self) {
-        let discover = serde_json::value::to_raw_value(&self.discover());
         runtime::run(|line| {
             let event = runtime::with(|c| c.peer.handle_line(line));
             match event {
                 Ok(Event::Request { id, method, params }) => {
                     if method == DISCOVER_METHOD {
-                        let reply = discover
-                            .as_ref()
-                            .map(|d| d.clone())
-                            .map_err(|e| Error::internal(e.to_string()));
+                        let reply =
+                            serde_json::value::to_raw_value(&self.discover()).map_err(Error::from);
                         return Some(answer(id, Box::pin(async move { reply })));
                     }
                     let reply: runtime::HandlerFuture = match self.methods.get(&method) {

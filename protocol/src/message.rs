@@ -168,7 +168,7 @@ fn classify<'a>(line: &'a str, env: Envelope<'a>) -> Result<Incoming<'a>, Protoc
 
     match env.jsonrpc {
         None => return Err(fail(r#"missing "jsonrpc":"2.0""#.to_owned())),
-        Some(raw) if serde_json::from_str::<TwoPointZero>(raw.get()).is_err() => {
+        Some(raw) if !is_two_point_zero(raw) => {
             return Err(fail(format!(
                 r#""jsonrpc" must be "2.0", not {}"#,
                 excerpt(raw.get())
@@ -230,11 +230,11 @@ fn classify<'a>(line: &'a str, env: Envelope<'a>) -> Result<Incoming<'a>, Protoc
     let Some(id_raw) = env.id else {
         return Err(fail(r#"a response must have an "id""#.to_owned()));
     };
-    let id = match serde_json::from_str::<Id<'_>>(id_raw.get()) {
-        Ok(Id::Number(n)) => Some(n),
-        Ok(_) => None,
-        Err(_) if kind(id_raw) == "a number" => None,
-        Err(_) => {
+    let id = match parse_id(id_raw) {
+        Some(Id::Number(n)) => Some(n),
+        Some(_) => None,
+        None if kind(id_raw) == "a number" => None,
+        None => {
             return Err(fail(format!(
                 r#"a response "id" must be a number, a string or null, not {}"#,
                 kind(id_raw)
@@ -248,12 +248,36 @@ fn classify<'a>(line: &'a str, env: Envelope<'a>) -> Result<Incoming<'a>, Protoc
     })
 }
 
+/// Parses a JSON-RPC id: `null`, a non-negative integer, or a string.
+///
+/// Done by hand: [`Id`]'s derived (untagged) `Deserialize` tries each variant
+/// in turn and formats an error message for every miss, which dominated the
+/// cost of a message inside an interpreted plugin.
+fn parse_id(raw: &RawValue) -> Option<Id<'static>> {
+    let text = raw.get();
+    match text.as_bytes().first()? {
+        b'n' if text == "null" => Some(Id::Null),
+        b'0'..=b'9' => text.parse::<u64>().ok().map(Id::Number),
+        b'"' => serde_json::from_str::<String>(text)
+            .ok()
+            .map(|s| Id::Str(Cow::Owned(s))),
+        _ => None,
+    }
+}
+
+/// Whether a `"jsonrpc"` member is the string `"2.0"` (however it is escaped).
+fn is_two_point_zero(raw: &RawValue) -> bool {
+    raw.get() == "\"2.0\"" || serde_json::from_str::<TwoPointZero>(raw.get()).is_ok()
+}
+
 /// A request id: a string or a non-negative integer (what [`Id`] can hold), not null.
 fn request_id(raw: &RawValue) -> Result<RequestId, String> {
-    match serde_json::from_str::<Id<'_>>(raw.get()) {
-        Ok(Id::Null) => Err(r#"a request "id" must be a string or a number, not null"#.to_owned()),
-        Ok(id) => Ok(id.into_owned()),
-        Err(_) => Err(format!(
+    match parse_id(raw) {
+        Some(Id::Null) => {
+            Err(r#"a request "id" must be a string or a number, not null"#.to_owned())
+        }
+        Some(id) => Ok(id),
+        None => Err(format!(
             r#"a request "id" must be a string or a non-negative integer, not {}"#,
             excerpt(raw.get())
         )),
@@ -362,18 +386,27 @@ struct BareNotification<'a> {
     method: &'a str,
 }
 
-/// Makes one line of a serialized message: a raw value given to us may contain
-/// newlines (pretty-printed JSON), which would break the framing, so those lines are compacted.
-fn finish(json: String) -> String {
-    let mut line = compact(json);
+/// Makes one line of a serialized message. serde_json writes no newlines of
+/// its own, but a raw value given to us may contain some (pretty-printed
+/// JSON), which would break the framing: `raw` says whether one might, and
+/// then the line is compacted.
+fn finish(json: String, raw: Option<&RawValue>) -> String {
+    let mut line = match raw {
+        Some(raw) if has_newline(raw.get()) => compact(json),
+        _ => json,
+    };
     line.push('\n');
     line
+}
+
+fn has_newline(json: &str) -> bool {
+    json.bytes().any(|b| b == b'\n' || b == b'\r')
 }
 
 /// Removes whitespace outside strings if the JSON contains a raw `\n` or `\r` (which, in
 /// valid JSON, can only be whitespace outside strings).
 fn compact(json: String) -> String {
-    if !json.bytes().any(|b| b == b'\n' || b == b'\r') {
+    if !has_newline(&json) {
         return json;
     }
     let mut out = Vec::with_capacity(json.len());
@@ -413,7 +446,7 @@ pub(crate) fn request_line(
     params: Option<&RawValue>,
 ) -> Result<String, serde_json::Error> {
     let request = Request::borrowed(method, params, Id::Number(id));
-    Ok(finish(serde_json::to_string(&request)?))
+    Ok(finish(serde_json::to_string(&request)?, params))
 }
 
 pub(crate) fn notification_line(
@@ -427,7 +460,7 @@ pub(crate) fn notification_line(
             method,
         })?,
     };
-    Ok(finish(json))
+    Ok(finish(json, params))
 }
 
 pub(crate) fn response_ok_line<R: Serialize + ?Sized>(
@@ -435,17 +468,25 @@ pub(crate) fn response_ok_line<R: Serialize + ?Sized>(
     result: &R,
 ) -> Result<String, serde_json::Error> {
     let response = Response::new(ResponsePayload::success(result), borrow_id(id));
-    Ok(finish(serde_json::to_string(&response)?))
+    // `R` may hold raw values anywhere inside: check the whole line.
+    let json = serde_json::to_string(&response)?;
+    Ok(finish(compact(json), None))
 }
 
 pub(crate) fn response_raw_line(id: &Id<'_>, result: &RawValue) -> String {
-    response_ok_line(id, result).unwrap_or_else(|_| FALLBACK_LINE.to_owned())
+    let response = Response::new(ResponsePayload::success(result), borrow_id(id));
+    serde_json::to_string(&response).map_or_else(
+        |_| FALLBACK_LINE.to_owned(),
+        |json| finish(json, Some(result)),
+    )
 }
 
 pub(crate) fn response_err_line(id: &Id<'_>, error: &ErrorObjectOwned) -> String {
     let payload = ResponsePayload::<()>::Error(error.borrow());
-    serde_json::to_string(&Response::new(payload, borrow_id(id)))
-        .map_or_else(|_| FALLBACK_LINE.to_owned(), finish)
+    serde_json::to_string(&Response::new(payload, borrow_id(id))).map_or_else(
+        |_| FALLBACK_LINE.to_owned(),
+        |json| finish(json, error.data()),
+    )
 }
 
 #[cfg(test)]

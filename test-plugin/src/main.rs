@@ -2,6 +2,8 @@
 //! behaviour a host must handle.
 #![allow(clippy::print_stderr)] // stderr is the plugin's log
 
+mod sieve;
+
 use futures::future::join_all;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,24 +16,20 @@ struct Primes {
     limit: usize,
 }
 
-/// Counts the primes up to `limit` with the sieve of Eratosthenes.
 fn prime_sieve(limit: usize) -> Primes {
-    let mut composite = vec![false; limit.saturating_add(1)];
-    let mut count = 0;
-    for n in 2..=limit {
-        if composite.get(n).copied().unwrap_or(true) {
-            continue;
-        }
-        count += 1;
-        let mut multiple = n.saturating_mul(n);
-        while multiple <= limit {
-            if let Some(slot) = composite.get_mut(multiple) {
-                *slot = true;
-            }
-            multiple += n;
-        }
+    Primes {
+        count: sieve::count_primes(limit),
+        limit,
     }
-    Primes { count, limit }
+}
+
+/// The sieve without the framework: the benchmarks call this export directly
+/// in wasmi, to measure the interpreter's own floor.
+#[cfg(target_family = "wasm")]
+#[allow(unsafe_code)] // `export_name` must be spelled `unsafe(...)` since edition 2024
+#[unsafe(export_name = "count_primes")]
+pub extern "C" fn count_primes_export(limit: u32) -> u32 {
+    sieve::count_primes(limit as usize) as u32
 }
 
 /// Calls the host's `echo` with `[i]` and checks it comes back unchanged.
@@ -99,6 +97,12 @@ fn main() {
         .method(
             "big",
             |n: usize| async move { Ok::<_, Error>("x".repeat(n)) },
+        )
+        .method(
+            "call_host",
+            |(method, params): (String, Value)| async move {
+                host::call::<_, Value>(&method, &params).await
+            },
         )
         .method("notify", |n: u64| async move {
             for i in 0..n {
