@@ -151,7 +151,26 @@ mod imp {
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod imp {
-    use std::{future::Future, pin::Pin, task::Context, time::Duration};
+    //! Timers and yields through the JavaScript event loop. Everything here
+    //! runs on the one thread of the page (or worker), so the state is
+    //! thread-local and nothing needs `Send`.
+    //!
+    //! A yield must be a macrotask, so the page can paint and handle input
+    //! between fuel slices; a microtask (a resolved promise) would starve
+    //! rendering. `setTimeout(0)` is a macrotask but browsers clamp nested
+    //! ones to 4 ms, which would make compute-heavy calls crawl (a slice runs
+    //! for about a millisecond). So a yield posts a message on a
+    //! `MessageChannel` (browsers, workers, Deno), or calls `setImmediate`
+    //! where it exists (Node, where an open message port would keep the
+    //! process alive); `setTimeout(0)` is only the fallback.
+
+    use std::{
+        cell::RefCell,
+        future::Future,
+        pin::Pin,
+        task::{Context, Waker},
+        time::Duration,
+    };
     use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
     use wasm_bindgen_futures::JsFuture;
 
@@ -159,21 +178,41 @@ mod imp {
     extern "C" {
         #[wasm_bindgen(js_name = setTimeout)]
         fn set_timeout(handler: &js_sys::Function, millis: i32) -> JsValue;
+        #[wasm_bindgen(js_name = clearTimeout)]
+        fn clear_timeout(handle: &JsValue);
+
+        type MessageChannel;
+        #[wasm_bindgen(constructor, catch)]
+        fn new() -> Result<MessageChannel, JsValue>;
+        #[wasm_bindgen(method, getter)]
+        fn port1(this: &MessageChannel) -> MessagePort;
+        #[wasm_bindgen(method, getter)]
+        fn port2(this: &MessageChannel) -> MessagePort;
+
+        type MessagePort;
+        #[wasm_bindgen(method, setter)]
+        fn set_onmessage(this: &MessagePort, handler: &js_sys::Function);
+        #[wasm_bindgen(method, js_name = postMessage)]
+        fn post_message(this: &MessagePort, message: &JsValue);
     }
 
-    /// A promise resolved by `setTimeout`.
+    /// A `setTimeout` whose promise the call awaits; cleared when the call
+    /// stops waiting (a dropped call leaves no timer behind).
     pub(super) struct Waiter {
         promise: JsFuture,
+        handle: JsValue,
     }
 
     impl Waiter {
         pub(super) fn start(delay: Duration) -> Self {
             let millis = i32::try_from(delay.as_millis()).unwrap_or(i32::MAX);
+            let mut handle = JsValue::UNDEFINED;
             let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-                set_timeout(&resolve, millis);
+                handle = set_timeout(&resolve, millis);
             });
             Self {
                 promise: JsFuture::from(promise),
+                handle,
             }
         }
 
@@ -182,9 +221,89 @@ mod imp {
         }
     }
 
+    impl Drop for Waiter {
+        fn drop(&mut self) {
+            clear_timeout(&self.handle);
+        }
+    }
+
+    /// How a macrotask is queued on this platform.
+    enum Post {
+        /// `port.postMessage()`; the other port's `onmessage` runs the wake-ups.
+        Channel(MessagePort),
+        /// `setImmediate(run)`.
+        Immediate(js_sys::Function),
+        /// `setTimeout(run, 0)`.
+        Timeout,
+    }
+
+    /// The tasks waiting for the next macrotask, and how to queue it.
+    struct Yielder {
+        waiting: RefCell<Vec<Waker>>,
+        post: Post,
+        /// Wakes every waiting task; kept alive as long as the thread.
+        run: Closure<dyn FnMut()>,
+    }
+
+    impl Yielder {
+        fn new() -> Self {
+            let run = Closure::<dyn FnMut()>::new(|| {
+                let waiting = YIELDER.with(|y| std::mem::take(&mut *y.waiting.borrow_mut()));
+                for waker in waiting {
+                    waker.wake();
+                }
+            });
+            let global = js_sys::global();
+            let immediate = js_sys::Reflect::get(&global, &JsValue::from_str("setImmediate"))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let post = match (immediate, MessageChannel::new()) {
+                (Some(set_immediate), _) => Post::Immediate(set_immediate),
+                (None, Ok(channel)) => {
+                    channel.port1().set_onmessage(run.as_ref().unchecked_ref());
+                    Post::Channel(channel.port2())
+                }
+                (None, Err(_)) => Post::Timeout,
+            };
+            Self {
+                waiting: RefCell::new(Vec::new()),
+                post,
+                run,
+            }
+        }
+
+        /// Queues `waker` for the next macrotask; queues that macrotask if
+        /// none is queued yet (one wakes every task that yielded meanwhile).
+        fn push(&self, waker: Waker) {
+            let first = {
+                let mut waiting = self.waiting.borrow_mut();
+                waiting.push(waker);
+                waiting.len() == 1
+            };
+            if !first {
+                return;
+            }
+            let run: &js_sys::Function = self.run.as_ref().unchecked_ref();
+            match &self.post {
+                Post::Channel(port) => port.post_message(&JsValue::UNDEFINED),
+                Post::Immediate(set_immediate) => {
+                    if set_immediate.call1(&JsValue::UNDEFINED, run).is_err() {
+                        set_timeout(run, 0);
+                    }
+                }
+                Post::Timeout => {
+                    set_timeout(run, 0);
+                }
+            }
+        }
+    }
+
+    thread_local! {
+        static YIELDER: Yielder = Yielder::new();
+    }
+
     pub(super) fn yield_now(cx: &mut Context<'_>) {
         let waker = cx.waker().clone();
-        let closure = Closure::once_into_js(move || waker.wake());
-        set_timeout(closure.unchecked_ref(), 0);
+        YIELDER.with(|y| y.push(waker));
     }
 }

@@ -14,8 +14,11 @@ use wasplug_protocol::RawValue;
 /// The wasmi engine plugins are compiled by and run in.
 ///
 /// Configured for wasplug: fuel metering on (so calls can be sliced and
-/// budgeted). Cheap to clone; share one between many plugins so their code
-/// lives in one place.
+/// budgeted), and lazy translation: a module is validated when it loads, and
+/// each function is translated on its first call (then kept), which makes
+/// loading a plugin several times faster. Translation is not charged as fuel,
+/// so the same call always costs the same fuel, first or not. Cheap to
+/// clone; share one between many plugins so their code lives in one place.
 #[derive(Clone, Debug)]
 pub struct Engine {
     inner: wasmi::Engine,
@@ -32,7 +35,13 @@ impl Engine {
     pub fn new() -> Self {
         let mut config = wasmi::Config::default();
         config.consume_fuel(true);
-        config.compilation_mode(wasmi::CompilationMode::Eager);
+        config.compilation_mode(wasmi::CompilationMode::LazyTranslation);
+        config.fuel_cost(wasmi::CustomFuelCosts {
+            // wasmi's default: one unit of fuel per 64 bytes copied.
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        });
         Self {
             inner: wasmi::Engine::new(&config),
         }
@@ -267,6 +276,12 @@ impl PluginBuilder {
     /// import outside `wasi_snapshot_preview1`; [`Error::MissingExport`] when
     /// `_start` or `memory` is missing; [`Error::IncompatibleProtocol`] when the
     /// plugin recorded another protocol version.
+    // In a browser, host methods need not be `Send`, so neither is `Shared`;
+    // an `Arc` still keeps `Plugin` one type on every platform.
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_os = "unknown"),
+        allow(clippy::arc_with_non_send_sync)
+    )]
     pub fn build(self) -> Result<Plugin, Error> {
         let (bytes, default_name) = match self.source {
             Source::Bytes(bytes) => (bytes, "plugin".to_owned()),

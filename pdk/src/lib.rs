@@ -47,7 +47,7 @@ pub use wasplug_protocol::{DISCOVER_METHOD, Discover, PROTOCOL_VERSION};
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
-use std::{collections::BTreeMap, future::Future, rc::Rc};
+use std::{borrow::Cow, future::Future};
 use wasplug_protocol::{ErrorObjectOwned, Event, RequestId};
 
 /// The protocol version this plugin was built for, in the custom section the
@@ -60,8 +60,38 @@ use wasplug_protocol::{ErrorObjectOwned, Event, RequestId};
 #[unsafe(link_section = "wasplug_protocol")]
 static PROTOCOL_VERSION_SECTION: [u8; 1] = wasplug_protocol::VERSION_SECTION_BYTES;
 
-type Handler = Rc<dyn Fn(Option<Box<RawValue>>) -> runtime::HandlerFuture>;
-type Notifier = Rc<dyn Fn(Option<Box<RawValue>>) -> runtime::Task>;
+type Handler = Box<dyn Fn(Option<Box<RawValue>>) -> runtime::HandlerFuture>;
+type Notifier = Box<dyn Fn(Option<Box<RawValue>>) -> runtime::Task>;
+
+/// Named handlers. A plugin has a handful, and starts afresh for every call:
+/// a vector with `&'static str` names costs less to build than a map.
+struct Named<H> {
+    entries: Vec<(Cow<'static, str>, H)>,
+}
+
+impl<H> Named<H> {
+    fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds or replaces `name`.
+    fn insert(&mut self, name: Cow<'static, str>, handler: H) {
+        match self.entries.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 = handler,
+            None => self.entries.push((name, handler)),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&H> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, h)| h)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| n.as_ref())
+    }
+}
 
 /// Deserializes params into `P`: absent params as `null`, and a one-element
 /// array also as its element, so `|n: u64|` accepts `[5]`.
@@ -79,8 +109,8 @@ fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, Err
 pub struct Plugin {
     name: String,
     version: String,
-    methods: BTreeMap<String, Handler>,
-    notifications: BTreeMap<String, Notifier>,
+    methods: Named<Handler>,
+    notifications: Named<Notifier>,
 }
 
 impl core::fmt::Debug for Plugin {
@@ -88,7 +118,7 @@ impl core::fmt::Debug for Plugin {
         f.debug_struct("Plugin")
             .field("name", &self.name)
             .field("version", &self.version)
-            .field("methods", &self.methods.keys().collect::<Vec<_>>())
+            .field("methods", &self.methods.names().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -99,8 +129,8 @@ impl Plugin {
         Self {
             name: name.into(),
             version: version.into(),
-            methods: BTreeMap::new(),
-            notifications: BTreeMap::new(),
+            methods: Named::new(),
+            notifications: Named::new(),
         }
     }
 
@@ -108,43 +138,40 @@ impl Plugin {
     /// a one-element array also deserializes into its element); a failure
     /// answers `-32602` without calling the handler. The handler's `Ok`
     /// serializes to the result, its `Err` becomes the JSON-RPC error.
-    pub fn method<P, R, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    pub fn method<P, R, F, Fut>(mut self, name: impl Into<Cow<'static, str>>, handler: F) -> Self
     where
         P: DeserializeOwned + 'static,
         R: Serialize + 'static,
         F: Fn(P) -> Fut + 'static,
         Fut: Future<Output = Result<R, Error>> + 'static,
     {
-        let handler = Rc::new(handler);
         let erased = move |params: Option<Box<RawValue>>| -> runtime::HandlerFuture {
-            let handler = Rc::clone(&handler);
-            Box::pin(async move {
-                let params = parse_params::<P>(params.as_deref())?;
-                let result = handler(params).await?;
-                Ok(serde_json::value::to_raw_value(&result)?)
-            })
+            match parse_params::<P>(params.as_deref()) {
+                Ok(params) => {
+                    let reply = handler(params);
+                    Box::pin(async move { Ok(serde_json::value::to_raw_value(&reply.await?)?) })
+                }
+                Err(error) => Box::pin(std::future::ready(Err(error))),
+            }
         };
-        self.methods.insert(name.into(), Rc::new(erased));
+        self.methods.insert(name.into(), Box::new(erased));
         self
     }
 
     /// Adds a handler for the host's notification `name`.
-    pub fn notification<P, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    pub fn notification<P, F, Fut>(mut self, name: impl Into<Cow<'static, str>>, handler: F) -> Self
     where
         P: DeserializeOwned + 'static,
         F: Fn(P) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let handler = Rc::new(handler);
         let erased = move |params: Option<Box<RawValue>>| -> runtime::Task {
-            let handler = Rc::clone(&handler);
-            Box::pin(async move {
-                if let Ok(params) = parse_params::<P>(params.as_deref()) {
-                    handler(params).await;
-                }
-            })
+            match parse_params::<P>(params.as_deref()) {
+                Ok(params) => Box::pin(handler(params)),
+                Err(_) => Box::pin(std::future::ready(())),
+            }
         };
-        self.notifications.insert(name.into(), Rc::new(erased));
+        self.notifications.insert(name.into(), Box::new(erased));
         self
     }
 
@@ -154,9 +181,9 @@ impl Plugin {
             self.name.clone(),
             self.version.clone(),
             self.methods
-                .keys()
-                .cloned()
-                .chain([DISCOVER_METHOD.to_owned()]),
+                .names()
+                .chain([DISCOVER_METHOD])
+                .map(str::to_owned),
         )
     }
 

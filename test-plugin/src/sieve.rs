@@ -1,7 +1,9 @@
 //! The prime sieve, shared by the plugin's `prime_sieve` method, its raw
 //! export (the interpreter's floor in the benchmarks) and the native floor.
 
-/// Counts the primes up to `limit` with the sieve of Eratosthenes.
+/// Counts the primes up to `limit` with the sieve of Eratosthenes. Never
+/// inlined, so the plugin method and the raw export run the very same code.
+#[inline(never)]
 pub(crate) fn count_primes(limit: usize) -> usize {
     let mut composite = vec![false; limit.saturating_add(1)];
     let mut count = 0;

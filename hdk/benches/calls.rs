@@ -1,0 +1,100 @@
+//! What a call costs, from plugin load to host round trips, against the two
+//! floors: the same sieve run directly in wasmi (fuel on), and natively.
+//!
+//! `cargo bench -p wasplug-hdk` for the full run; append `-- --quick` for a
+//! fast pass (CI runs that so the benches never rot). Native only: its
+//! dev-dependencies are.
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use futures::executor::block_on;
+use serde_json::{Value, json};
+use std::hint::black_box;
+use wasplug_hdk::{Engine, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+
+#[path = "../../test-plugin/src/sieve.rs"]
+mod sieve;
+
+const SIEVE_LIMIT: u32 = 100_000;
+
+fn plugin_bytes() -> Vec<u8> {
+    std::fs::read(wasplug_tests::guests::TEST_PLUGIN).expect("the test plugin is built")
+}
+
+fn test_plugin(engine: &Engine, bytes: &[u8]) -> Plugin {
+    let host = HostMethods::new(())
+        .method("echo", |_: HostContext<()>, params: Value| async move {
+            Ok::<_, ErrorObjectOwned>(params)
+        });
+    Plugin::builder(bytes)
+        .engine(engine)
+        .limits(Limits::default().with_host_calls(128))
+        .host_methods(host)
+        .build()
+        .expect("the test plugin loads")
+}
+
+fn calls(c: &mut Criterion) {
+    let engine = Engine::new();
+    let bytes = plugin_bytes();
+    let plugin = test_plugin(&engine, &bytes);
+
+    c.bench_function("plugin_load", |b| {
+        b.iter(|| test_plugin(&engine, black_box(&bytes)));
+    });
+    c.bench_function("ping", |b| {
+        b.iter(|| block_on(plugin.call("ping", Value::Null)).expect("pong"));
+    });
+    c.bench_function("prime_sieve_small", |b| {
+        b.iter(|| block_on(plugin.call("prime_sieve", json!([1]))).expect("primes"));
+    });
+    c.bench_function("prime_sieve_large", |b| {
+        b.iter(|| block_on(plugin.call("prime_sieve", json!([SIEVE_LIMIT]))).expect("primes"));
+    });
+    c.bench_function("many_echo", |b| {
+        b.iter(|| block_on(plugin.call("many_echo", json!([200]))).expect("200 round trips"));
+    });
+    c.bench_function("concurrent_echo", |b| {
+        b.iter(|| block_on(plugin.call("concurrent_echo", json!([100]))).expect("100 round trips"));
+    });
+}
+
+/// The interpreter alone: a fresh instance of the same module, as a call
+/// has, then the sieve export called directly, fuel metering on.
+fn floors(c: &mut Criterion) {
+    let engine = Engine::new();
+    let bytes = plugin_bytes();
+    let module = wasmi::Module::new(engine.wasmi(), &bytes).expect("the test plugin compiles");
+    let mut linker = wasmi::Linker::<wasplug_wasi::WasiCtx>::new(engine.wasmi());
+    wasplug_wasi::add_to_linker(&mut linker, |ctx| ctx).expect("WASI links");
+    let instantiate = || {
+        let mut store = wasmi::Store::new(engine.wasmi(), wasplug_wasi::WasiCtx::builder().build());
+        store.set_fuel(u64::MAX).expect("fuel is on");
+        let instance = linker
+            .instantiate_and_start(&mut store, &module)
+            .expect("instantiates");
+        (store, instance)
+    };
+
+    c.bench_function("instantiate_only", |b| b.iter(instantiate));
+    c.bench_function("raw_wasmi_sieve", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                let (mut store, instance) = instantiate();
+                let count = instance
+                    .get_typed_func::<u32, u32>(&store, "count_primes")
+                    .expect("the sieve export")
+                    .call(&mut store, black_box(SIEVE_LIMIT))
+                    .expect("the sieve runs");
+                assert_eq!(count, 9592);
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    c.bench_function("native_sieve", |b| {
+        b.iter(|| assert_eq!(sieve::count_primes(black_box(SIEVE_LIMIT as usize)), 9592));
+    });
+}
+
+criterion_group!(benches, calls, floors);
+criterion_main!(benches);
