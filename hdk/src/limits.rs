@@ -55,8 +55,9 @@ impl Limits {
     /// interpreted work on a laptop core).
     pub const DEFAULT_FUEL: u64 = 10_000_000_000;
     /// Default fuel slice: the guest yields to the executor after this much
-    /// work (well under a millisecond).
-    pub const DEFAULT_FUEL_SLICE: u64 = 200_000;
+    /// work: about 0.1–0.3 ms of interpreted code on a laptop core, 1 ms at
+    /// worst on a loaded 2-core machine (`examples/latency.rs` measures it).
+    pub const DEFAULT_FUEL_SLICE: u64 = 100_000;
     /// Default wall-clock timeout per call: 30 s.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default largest message line (and unterminated stdout): 16 MiB.

@@ -34,11 +34,11 @@ pub extern "C" fn count_primes_export(limit: u32) -> u32 {
 
 /// Calls the host's `echo` with `[i]` and checks it comes back unchanged.
 async fn echo_checked(i: u64) -> Result<(), Error> {
-    let back: Value = host::call("echo", &[i]).await?;
-    if back == json!([i]) {
+    let back: [u64; 1] = host::call("echo", &[i]).await?;
+    if back == [i] {
         Ok(())
     } else {
-        Err(Error::internal(format!("echo returned {back} for [{i}]")))
+        Err(Error::internal(format!("echo returned {back:?} for [{i}]")))
     }
 }
 
