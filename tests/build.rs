@@ -24,27 +24,19 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use wasplug_build_support::{PROFILE, TEST_PLUGIN_SOURCES, WASM_TARGET};
 
-/// The target every guest is built for.
-const WASM_TARGET: &str = "wasm32-wasip1";
-/// The Cargo profile (root `Cargo.toml`) the Rust guests are built with.
-const PROFILE: &str = "plugin";
 /// Rust guests that live outside `tests/guests/rust/`, by package name.
 const EXTRA_RUST_GUESTS: &[&str] = &["test-plugin"];
-/// Workspace directories whose sources go into the Rust guests.
-const GUEST_SOURCE_CRATES: &[&str] = &["test-plugin", "pdk", "protocol"];
 /// The script that installs the C and Go toolchains.
 const INSTALL_SCRIPT: &str = ".ci/install-guest-toolchains";
 
 fn main() {
     let manifest_dir = PathBuf::from(env_var("CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir
-        .parent()
-        .expect("tests/ has a parent directory: the workspace")
-        .to_path_buf();
+    let workspace = wasplug_build_support::workspace_root();
     let out_dir = PathBuf::from(env_var("OUT_DIR"));
     let guests_dir = manifest_dir.join("guests");
-    let wasm_dir = workspace.join("target").join("wasm-guests");
+    let wasm_dir = wasplug_build_support::guest_target_dir(&workspace);
     let venv = workspace
         .join("target")
         .join("guest-toolchains")
@@ -65,7 +57,8 @@ fn main() {
             let go = build_go_guests(&go_modules, &wasm_dir.join("go"), &venv);
             (c, go)
         });
-        let rust = build_rust_guests(&workspace, &wasm_dir, &rust_guests);
+        let packages: Vec<&str> = rust_guests.iter().map(String::as_str).collect();
+        let rust = wasplug_build_support::build_rust_guests(&workspace, &packages);
         (rust, others.join().expect("the C/Go guest build panicked"))
     });
 
@@ -130,22 +123,7 @@ fn const_name(prefix: &str, name: &str) -> String {
 fn print_rerun_lines(workspace: &Path, guests_dir: &Path) {
     // A directory is scanned recursively for changes.
     println!("cargo:rerun-if-changed={}", guests_dir.display());
-    for krate in GUEST_SOURCE_CRATES {
-        let dir = workspace.join(krate);
-        println!("cargo:rerun-if-changed={}", dir.join("src").display());
-        println!(
-            "cargo:rerun-if-changed={}",
-            dir.join("Cargo.toml").display()
-        );
-    }
-    println!(
-        "cargo:rerun-if-changed={}",
-        workspace.join("Cargo.toml").display()
-    );
-    println!(
-        "cargo:rerun-if-changed={}",
-        workspace.join("Cargo.lock").display()
-    );
+    wasplug_build_support::rerun_if_sources_change(workspace, TEST_PLUGIN_SOURCES);
     println!("cargo:rerun-if-env-changed=WASPLUG_PYTHON");
     println!("cargo:rerun-if-env-changed=WASPLUG_GO");
 }
@@ -236,125 +214,6 @@ fn file_stem(path: &Path) -> String {
         .and_then(OsStr::to_str)
         .unwrap_or_else(|| panic!("guest {} has no UTF-8 name", path.display()))
         .to_owned()
-}
-
-/// Whether an environment variable of the build script describes the outer
-/// build and must not reach the nested cargo.
-///
-/// Cargo gives a build script its package (`CARGO_PKG_*`, `CARGO_MANIFEST_*`),
-/// its target (`CARGO_CFG_*`, `TARGET`), its features, profile and flags
-/// (`CARGO_ENCODED_RUSTFLAGS`, `CARGO_PROFILE_*`, `OPT_LEVEL`, `DEBUG`), and
-/// internal state (`__CARGO_*`). The nested cargo would read some of these as
-/// its own configuration: the host target as `CARGO_BUILD_TARGET`, the outer
-/// target directory (whose lock the outer cargo holds) as `CARGO_TARGET_DIR`,
-/// host flags or `clippy-driver` (`RUSTC_WORKSPACE_WRAPPER` under `cargo
-/// clippy`) for wasm code. What configures cargo as a whole (registries,
-/// network, `CARGO_HOME`, the jobserver in `CARGO_MAKEFLAGS`) is kept.
-fn leaks_into_nested_cargo(key: &str) -> bool {
-    const KEEP: &[&str] = &["CARGO_HOME", "CARGO_MAKEFLAGS", "CARGO_LOG"];
-    const KEEP_PREFIXES: &[&str] = &[
-        "CARGO_NET_",
-        "CARGO_HTTP_",
-        "CARGO_REGISTRIES_",
-        "CARGO_REGISTRY_",
-        "CARGO_TERM_",
-    ];
-    const REMOVE: &[&str] = &[
-        "RUSTFLAGS",
-        "RUSTDOCFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_LINKER",
-        "TARGET",
-        "HOST",
-        "OUT_DIR",
-        "OPT_LEVEL",
-        "PROFILE",
-        "DEBUG",
-        "NUM_JOBS",
-    ];
-    if key.starts_with("__CARGO") || REMOVE.contains(&key) {
-        return true;
-    }
-    key.starts_with("CARGO_")
-        && !KEEP.contains(&key)
-        && !KEEP_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
-}
-
-/// Fails the build with the fix when the Rust standard library for
-/// `wasm32-wasip1` is not installed.
-fn require_wasm_target() {
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = Command::new(&rustc)
-        .args(["--print", "target-libdir", "--target", WASM_TARGET])
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", Path::new(&rustc).display()));
-    let libdir = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let installed = output.status.success()
-        && fs::read_dir(&libdir).is_ok_and(|mut entries| entries.next().is_some());
-    assert!(
-        installed,
-        "the Rust target {WASM_TARGET} is not installed (no standard library in {libdir:?}); \
-         the integration tests need it to build their guests: run `rustup target add {WASM_TARGET}`"
-    );
-}
-
-/// Builds the Rust guests in one nested cargo; returns `(package, wasm)` pairs.
-fn build_rust_guests(
-    workspace: &Path,
-    target_dir: &Path,
-    packages: &[String],
-) -> Vec<(String, PathBuf)> {
-    require_wasm_target();
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(workspace.join("Cargo.toml"))
-        .args(["--target", WASM_TARGET, "--profile", PROFILE])
-        .arg("--target-dir")
-        .arg(target_dir);
-    for package in packages {
-        cmd.args(["-p", package]);
-    }
-    for (key, _) in env::vars_os() {
-        if key.to_str().is_some_and(leaks_into_nested_cargo) {
-            cmd.env_remove(&key);
-        }
-    }
-    // Progress and errors go to stderr, which cargo shows when this script fails.
-    let status = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .expect("run the nested cargo that builds the Rust guests");
-    assert!(
-        status.success(),
-        "building the Rust guests ({}) for {WASM_TARGET} failed: {status}",
-        packages.join(", ")
-    );
-
-    let artifacts = target_dir.join(WASM_TARGET).join(PROFILE);
-    packages
-        .iter()
-        .map(|package| {
-            // A binary keeps its '-'; a cdylib's file uses '_'.
-            let candidates = [package.clone(), package.replace('-', "_")];
-            let wasm = candidates
-                .iter()
-                .map(|stem| artifacts.join(format!("{stem}.wasm")))
-                .find(|path| path.is_file())
-                .unwrap_or_else(|| {
-                    panic!(
-                        "cargo built {package} but left no {package}.wasm in {}",
-                        artifacts.display()
-                    )
-                });
-            (package.clone(), wasm)
-        })
-        .collect()
 }
 
 /// How a toolchain was looked for, for the messages.
