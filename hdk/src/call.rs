@@ -34,6 +34,11 @@ const MAX_LOG_LINE: usize = 16 << 10;
 const ERROR_TAIL_LINES: usize = 16;
 /// Fuel the module's own start function (if any) may use, in slices.
 const START_SLICES: u64 = 16;
+/// Times one poll resumes a suspended guest before yielding to the executor.
+/// A guest that keeps filling its output pipe uses almost no fuel per
+/// resume, so without this it would hold the thread until its budget or
+/// timeout ends the call.
+const RESUMES_PER_POLL: u32 = 16;
 
 /// The data of a call's store.
 pub(crate) struct CallState {
@@ -151,13 +156,14 @@ impl StderrLog {
         let text = String::from_utf8_lossy(&bytes);
         let line = text.strip_suffix('\r').unwrap_or(&text);
         (shared.logger)(&shared.name, line);
-        self.tail_bytes = self.tail_bytes.saturating_add(line.len());
+        // A line counts with its newline, so a flood of empty lines is bounded too.
+        self.tail_bytes = self.tail_bytes.saturating_add(line.len() + 1);
         self.tail.push_back(line.to_owned());
         while self.tail_bytes > self.kept {
             let Some(old) = self.tail.pop_front() else {
                 break;
             };
-            self.tail_bytes = self.tail_bytes.saturating_sub(old.len());
+            self.tail_bytes = self.tail_bytes.saturating_sub(old.len() + 1);
             self.dropped = self.dropped.saturating_add(1);
         }
     }
@@ -514,6 +520,7 @@ impl Call {
 
     fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<RawValue>, Error>> {
         let mut fuel_this_poll = 0u64;
+        let mut resumes_this_poll = 0u32;
         loop {
             if let Some(deadline) = self.deadline
                 && Instant::now() >= deadline
@@ -554,9 +561,15 @@ impl Call {
                     self.refuel(call.required_fuel())?;
                     call.resume(&mut self.store)
                 }
+                Guest::Blocked(trap) if resumes_this_poll >= RESUMES_PER_POLL => {
+                    self.guest = Guest::Blocked(trap);
+                    yield_now(cx);
+                    return Poll::Pending;
+                }
                 Guest::Blocked(trap) => {
                     match wasplug_wasi::complete(&mut self.store, |s: &mut CallState| &mut s.wasi) {
                         Completion::Ready(value) => {
+                            resumes_this_poll += 1;
                             self.refuel(0)?;
                             trap.resume(&mut self.store, &[value])
                         }

@@ -300,15 +300,15 @@ impl PluginBuilder {
         let module = Module::new(&engine, &bytes).map_err(|e| Error::InvalidModule {
             reason: e.to_string(),
         })?;
-        check_imports(&module)?;
-        check_exports(&module)?;
-        let protocol = protocol_version(&module)?;
         let mut linker = Linker::new(&engine);
         wasplug_wasi::add_to_linker(&mut linker, |state: &mut CallState| &mut state.wasi).map_err(
             |e| Error::Engine {
                 reason: e.to_string(),
             },
         )?;
+        check_imports(&module)?;
+        check_exports(&module)?;
+        let protocol = protocol_version(&module)?;
         Ok(Plugin {
             shared: Arc::new(Shared {
                 name: self.name.unwrap_or(default_name).into(),
@@ -324,16 +324,25 @@ impl PluginBuilder {
     }
 }
 
+/// Refuses every import the sandbox does not provide: anything outside
+/// `wasi_snapshot_preview1`, and WASI functions imported with another
+/// signature than WASI gives them (they could never link).
 fn check_imports(module: &Module) -> Result<(), Error> {
     let refused: Vec<String> = module
         .imports()
-        .filter(|import| {
-            let is_wasi_func = import.module() == wasplug_wasi::MODULE
-                && wasplug_wasi::ALL_FUNCTIONS.contains(&import.name())
-                && matches!(import.ty(), ExternType::Func(_));
-            !is_wasi_func
+        .filter_map(|import| {
+            let name = format!("{}::{}", import.module(), import.name());
+            let wasi = (import.module() == wasplug_wasi::MODULE)
+                .then(|| wasplug_wasi::signature(import.name()))
+                .flatten();
+            match (import.ty(), wasi) {
+                (ExternType::Func(wanted), Some(given)) if *wanted == given => None,
+                (ExternType::Func(wanted), Some(given)) => Some(format!(
+                    "{name} (imported as {wanted:?}, WASI gives {given:?})"
+                )),
+                _ => Some(name),
+            }
         })
-        .map(|import| format!("{}::{}", import.module(), import.name()))
         .collect();
     if refused.is_empty() {
         Ok(())

@@ -8,9 +8,12 @@
 //! - [`wasi`]: runs a `wasm32-wasip1` program to completion under
 //!   `wasplug-wasi`, doing what each suspension asks, and reports what the
 //!   guest wrote and how often it waited.
+//! - [`fuzz`]: the bodies of the host kit's fuzz targets, shared with the
+//!   property tests.
 //! - [`optional_guest`]: what a test does with a C or Go guest whose toolchain
 //!   is missing (skip locally, fail on CI).
 
+pub mod fuzz;
 pub mod host;
 pub mod wasi;
 

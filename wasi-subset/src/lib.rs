@@ -69,7 +69,7 @@ mod stop;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
-pub use linker::{ALL_FUNCTIONS, MODULE, SUPPORTED_FUNCTIONS, add_to_linker};
+pub use linker::{ALL_FUNCTIONS, MODULE, SUPPORTED_FUNCTIONS, add_to_linker, signature};
 pub use memory::{GuestMemory, Iovecs};
 pub use pipe::{InputPipe, OutputPipe};
 pub use sources::{Clock, OsRandom, Random, RandomError, SystemClock};

@@ -83,6 +83,85 @@ pub const ALL_FUNCTIONS: [&str; 46] = [
     "sock_shutdown",
 ];
 
+/// The signature of every `wasi_snapshot_preview1` function, as
+/// `"params>results"` with `i` for `i32` and `I` for `i64`.
+const SIGNATURES: [(&str, &str); 46] = [
+    ("args_get", "ii>i"),
+    ("args_sizes_get", "ii>i"),
+    ("environ_get", "ii>i"),
+    ("environ_sizes_get", "ii>i"),
+    ("clock_res_get", "ii>i"),
+    ("clock_time_get", "iIi>i"),
+    ("fd_advise", "iIIi>i"),
+    ("fd_allocate", "iII>i"),
+    ("fd_close", "i>i"),
+    ("fd_datasync", "i>i"),
+    ("fd_fdstat_get", "ii>i"),
+    ("fd_fdstat_set_flags", "ii>i"),
+    ("fd_fdstat_set_rights", "iII>i"),
+    ("fd_filestat_get", "ii>i"),
+    ("fd_filestat_set_size", "iI>i"),
+    ("fd_filestat_set_times", "iIIi>i"),
+    ("fd_pread", "iiiIi>i"),
+    ("fd_prestat_get", "ii>i"),
+    ("fd_prestat_dir_name", "iii>i"),
+    ("fd_pwrite", "iiiIi>i"),
+    ("fd_read", "iiii>i"),
+    ("fd_readdir", "iiiIi>i"),
+    ("fd_renumber", "ii>i"),
+    ("fd_seek", "iIii>i"),
+    ("fd_sync", "i>i"),
+    ("fd_tell", "ii>i"),
+    ("fd_write", "iiii>i"),
+    ("path_create_directory", "iii>i"),
+    ("path_filestat_get", "iiiii>i"),
+    ("path_filestat_set_times", "iiiiIIi>i"),
+    ("path_link", "iiiiiii>i"),
+    ("path_open", "iiiiiIIii>i"),
+    ("path_readlink", "iiiiii>i"),
+    ("path_remove_directory", "iii>i"),
+    ("path_rename", "iiiiii>i"),
+    ("path_symlink", "iiiii>i"),
+    ("path_unlink_file", "iii>i"),
+    ("poll_oneoff", "iiii>i"),
+    ("proc_exit", "i>"),
+    ("proc_raise", "i>i"),
+    ("sched_yield", ">i"),
+    ("random_get", "ii>i"),
+    ("sock_accept", "iii>i"),
+    ("sock_recv", "iiiiii>i"),
+    ("sock_send", "iiiii>i"),
+    ("sock_shutdown", "ii>i"),
+];
+
+/// The signature WASI gives function `name` of [`MODULE`], or `None` when
+/// preview 1 has no such function.
+///
+/// ```
+/// use wasmi::ValType;
+///
+/// let ty = wasplug_wasi::signature("fd_write").unwrap();
+/// assert_eq!(ty.params(), [ValType::I32; 4]);
+/// assert_eq!(ty.results(), [ValType::I32]);
+/// assert!(wasplug_wasi::signature("fd_fly").is_none());
+/// ```
+pub fn signature(name: &str) -> Option<wasmi::FuncType> {
+    let (_, encoded) = SIGNATURES.iter().find(|(n, _)| *n == name)?;
+    let (params, results) = encoded.split_once('>')?;
+    let types = |s: &str| -> Vec<wasmi::ValType> {
+        s.chars()
+            .map(|c| {
+                if c == 'I' {
+                    wasmi::ValType::I64
+                } else {
+                    wasmi::ValType::I32
+                }
+            })
+            .collect()
+    };
+    Some(wasmi::FuncType::new(types(params), types(results)))
+}
+
 /// Bit-casts a wasm `i32` argument to the unsigned value WASI means by it.
 fn u(value: i32) -> u32 {
     value as u32

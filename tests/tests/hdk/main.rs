@@ -4,6 +4,8 @@
 mod cancel;
 mod concurrency;
 mod errors;
+mod fuzz_props;
 mod host_calls;
+mod hostile;
 mod logging;
 mod methods;

@@ -323,3 +323,36 @@ fn the_guest_sees_memory_it_grew() {
     );
     assert_eq!(run(&wat), Ok(e(Errno::Fault)));
 }
+
+/// `wasplug_wasi::signature` (what the host kit checks imports against) is
+/// exactly what `add_to_linker` defines: a module importing all 46 functions
+/// with those signatures instantiates (linking type-checks every import).
+#[test]
+fn the_public_signature_table_matches_the_linker() {
+    let ty = |t: &wasmi::ValType| match t {
+        wasmi::ValType::I64 => "i64",
+        _ => "i32",
+    };
+    let mut wat = String::from("(module\n");
+    for name in ALL_FUNCTIONS {
+        let sig =
+            wasplug_wasi::signature(name).unwrap_or_else(|| panic!("no signature for {name}"));
+        let params: Vec<&str> = sig.params().iter().map(ty).collect();
+        let results: Vec<&str> = sig.results().iter().map(ty).collect();
+        wat.push_str(&format!(
+            "  (import \"{MODULE}\" \"{name}\" (func (param {}) (result {})))\n",
+            params.join(" "),
+            results.join(" ")
+        ));
+    }
+    wat.push_str("  (memory (export \"memory\") 1)\n  (func (export \"_start\")))\n");
+    let engine = wasmi::Engine::default();
+    let module = Module::new(&engine, &wat).expect("compiles");
+    let mut linker = wasmi::Linker::<WasiCtx>::new(&engine);
+    wasplug_wasi::add_to_linker(&mut linker, |ctx| ctx).expect("links");
+    let mut store = wasmi::Store::new(&engine, WasiCtx::builder().build());
+    linker
+        .instantiate_and_start(&mut store, &module)
+        .expect("every signature in the table matches the linker");
+    assert!(wasplug_wasi::signature("not_a_wasi_function").is_none());
+}

@@ -1,0 +1,308 @@
+//! The bodies of the host kit's fuzz targets, shared by `cargo fuzz`
+//! (`hdk/fuzz/`, which includes this file) and the property tests that run
+//! in the normal test suite (`tests/tests/hdk/fuzz_props.rs`).
+//!
+//! - [`stdout_bytes`]: arbitrary bytes become the plugin's stdout — a tiny
+//!   module writes them, in chunks of a chosen size, then ends in a chosen
+//!   way — so they reach the host's framing and JSON-RPC handling exactly as
+//!   a plugin's output does.
+//! - [`smith_module`]: an arbitrary valid module from `wasm-smith`, importing
+//!   only `wasi_snapshot_preview1` functions (with their real signatures)
+//!   and exporting `_start` and `memory`, runs as a plugin under small limits.
+//!
+//! Both panic when the host breaks an invariant (and a host panic is a
+//! failure too): the call must end with an answer or a typed error that fits
+//! what the guest did, never [`Error::Engine`].
+
+use serde_json::Value;
+use std::{fmt::Write as _, sync::OnceLock, time::Duration};
+use wasplug_hdk::{Engine, Error, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+
+/// The `wasi_snapshot_preview1` functions and their parameters (`i`: i32,
+/// `I`: i64); each returns an i32 errno but `proc_exit`, which returns
+/// nothing.
+pub const WASI_SIGNATURES: [(&str, &str); 46] = [
+    ("args_get", "ii"),
+    ("args_sizes_get", "ii"),
+    ("environ_get", "ii"),
+    ("environ_sizes_get", "ii"),
+    ("clock_res_get", "ii"),
+    ("clock_time_get", "iIi"),
+    ("fd_advise", "iIIi"),
+    ("fd_allocate", "iII"),
+    ("fd_close", "i"),
+    ("fd_datasync", "i"),
+    ("fd_fdstat_get", "ii"),
+    ("fd_fdstat_set_flags", "ii"),
+    ("fd_fdstat_set_rights", "iII"),
+    ("fd_filestat_get", "ii"),
+    ("fd_filestat_set_size", "iI"),
+    ("fd_filestat_set_times", "iIIi"),
+    ("fd_pread", "iiiIi"),
+    ("fd_prestat_get", "ii"),
+    ("fd_prestat_dir_name", "iii"),
+    ("fd_pwrite", "iiiIi"),
+    ("fd_read", "iiii"),
+    ("fd_readdir", "iiiIi"),
+    ("fd_renumber", "ii"),
+    ("fd_seek", "iIii"),
+    ("fd_sync", "i"),
+    ("fd_tell", "ii"),
+    ("fd_write", "iiii"),
+    ("path_create_directory", "iii"),
+    ("path_filestat_get", "iiiii"),
+    ("path_filestat_set_times", "iiiiIIi"),
+    ("path_link", "iiiiiii"),
+    ("path_open", "iiiiiIIii"),
+    ("path_readlink", "iiiiii"),
+    ("path_remove_directory", "iii"),
+    ("path_rename", "iiiiii"),
+    ("path_symlink", "iiiii"),
+    ("path_unlink_file", "iii"),
+    ("poll_oneoff", "iiii"),
+    ("proc_exit", "i"),
+    ("proc_raise", "i"),
+    ("sched_yield", ""),
+    ("random_get", "ii"),
+    ("sock_accept", "iii"),
+    ("sock_recv", "iiiiii"),
+    ("sock_send", "iiiii"),
+    ("sock_shutdown", "ii"),
+];
+
+/// How the module of [`stdout_bytes`] ends after writing its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Returns from `_start`.
+    Return,
+    /// Calls `proc_exit` with this status.
+    Exit(i32),
+    /// Reads stdin forever (answers to its requests, if it sent any).
+    Read,
+    /// Executes `unreachable`.
+    Trap,
+    /// Loops forever.
+    Spin,
+}
+
+/// The engine every fuzzed plugin compiles into: made once per process.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(Engine::new)
+}
+
+/// Host methods for fuzzed plugins: `echo` returns its params.
+fn echo() -> HostMethods<()> {
+    HostMethods::new(()).method("echo", |_: HostContext<()>, params: Value| async move {
+        Ok::<_, ErrorObjectOwned>(params)
+    })
+}
+
+/// A module that writes `bytes` to stdout, `chunk` bytes (1 to 2^31 - 1) per
+/// `fd_write`, then ends as `end` says.
+pub fn stdout_module(bytes: &[u8], chunk: usize, end: End) -> String {
+    const DATA: usize = 64;
+    let pages = (DATA + bytes.len()).div_ceil(65536).max(1);
+    let mut data = String::with_capacity(bytes.len() * 3);
+    for byte in bytes {
+        let _ = write!(data, "\\{byte:02x}");
+    }
+    let end = match end {
+        End::Return => String::new(),
+        End::Exit(status) => format!("(call $exit (i32.const {status}))"),
+        End::Read => "(i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 48))
+            (loop $again
+              (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+              (br $again))"
+            .to_owned(),
+        End::Trap => "unreachable".to_owned(),
+        End::Spin => "(loop $again (br $again))".to_owned(),
+    };
+    let (len, chunk) = (bytes.len(), chunk.clamp(1, i32::MAX as usize));
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") {pages})
+  (data (i32.const {DATA}) "{data}")
+  (func (export "_start")
+    (local $at i32)
+    (block $written
+      (loop $more
+        (br_if $written (i32.ge_u (local.get $at) (i32.const {len})))
+        (i32.store (i32.const 0) (i32.add (i32.const {DATA}) (local.get $at)))
+        (i32.store (i32.const 4)
+          (select (i32.const {chunk}) (i32.sub (i32.const {len}) (local.get $at))
+            (i32.lt_u (i32.const {chunk}) (i32.sub (i32.const {len}) (local.get $at)))))
+        (br_if $written (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (local.set $at (i32.add (local.get $at) (i32.load (i32.const 8))))
+        (br $more)))
+    {end}))"#
+    )
+}
+
+/// Reads the fuzz input front to back; past its end every read is zero.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        first
+    }
+}
+
+/// Runs the bytes after a 3-byte header as a plugin's stdout. The header
+/// picks the write size, how the module ends, the largest line and the
+/// deepest JSON the host accepts.
+///
+/// # Panics
+/// When the host breaks an invariant: an answer without a complete line, an
+/// [`Error::Engine`], a trap or fuel running out that the module did not
+/// cause, or a host panic.
+pub fn stdout_bytes(data: &[u8]) {
+    let mut input = Input(data);
+    let chunk = [1, 7, 64, 4096, 65536, 1 << 30][usize::from(input.byte() % 6)];
+    let end_byte = input.byte();
+    let end = match end_byte % 5 {
+        0 => End::Return,
+        1 => End::Exit(i32::from(end_byte >> 3)),
+        2 => End::Read,
+        3 => End::Trap,
+        _ => End::Spin,
+    };
+    let shape = input.byte();
+    let max_line = [16, 256, 64 << 10, 16 << 20][usize::from(shape & 3)];
+    let max_depth = [1, 3, 64, 100_000][usize::from((shape >> 2) & 3)];
+    let bytes = input.0;
+
+    let limits = Limits::default()
+        .with_fuel(Some(5_000_000))
+        .with_timeout(Some(Duration::from_secs(20)))
+        .with_memory(Some(16 << 20))
+        .with_max_line(max_line)
+        .with_max_depth(max_depth)
+        .with_max_input(1 << 20);
+    let plugin = Plugin::builder(stdout_module(bytes, chunk, end))
+        .name("stdout-bytes")
+        .engine(engine())
+        .limits(limits)
+        .host_methods(echo())
+        .logger(|_: &str, _: &str| {})
+        .build()
+        .unwrap_or_else(|e| panic!("the stdout module does not load: {e}"));
+    let outcome = futures::executor::block_on(plugin.call("fuzz", Value::Null));
+    match outcome {
+        Ok(_) | Err(Error::Plugin { .. }) => assert!(
+            bytes.contains(&b'\n'),
+            "an answer without a complete line: {outcome:?}"
+        ),
+        Err(Error::Engine { .. } | Error::Timeout { .. }) => {
+            panic!("{end:?}: {outcome:?}")
+        }
+        Err(Error::Trap { .. }) => assert_eq!(end, End::Trap, "{outcome:?}"),
+        Err(Error::OutOfFuel { .. }) => assert_eq!(end, End::Spin, "{outcome:?}"),
+        Err(_) => {}
+    }
+}
+
+/// The wasm-smith configuration: only WASI imports, with their real
+/// signatures; exports `_start` and `memory`; only what wasmi supports;
+/// small sizes.
+pub fn smith_config() -> wasm_smith::Config {
+    static CONFIG: OnceLock<wasm_smith::Config> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut imports = String::from("(module\n");
+            for (name, params) in WASI_SIGNATURES {
+                let params: String = params
+                    .chars()
+                    .map(|p| if p == 'I' { " i64" } else { " i32" })
+                    .collect();
+                let result = if name == "proc_exit" {
+                    ""
+                } else {
+                    " (result i32)"
+                };
+                let _ = writeln!(
+                    imports,
+                    "  (import \"wasi_snapshot_preview1\" \"{name}\" (func (param{params}){result}))"
+                );
+            }
+            imports.push(')');
+            let exports = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
+            wasm_smith::Config {
+                available_imports: Some(wat::parse_str(imports).expect("the imports parse")),
+                exports: Some(wat::parse_str(exports).expect("the exports parse")),
+                max_imports: 16,
+                max_funcs: 16,
+                max_instructions: 200,
+                // The exported memory is the one the host allows: no others.
+                max_memories: 0,
+                max_memory32_bytes: 4 << 20,
+                max_memory64_bytes: 4 << 20,
+                max_table_elements: 10_000,
+                max_data_segments: 8,
+                max_elements: 64,
+                threads_enabled: false,
+                shared_everything_threads_enabled: false,
+                gc_enabled: false,
+                compact_imports_enabled: false,
+                exceptions_enabled: false,
+                simd_enabled: false,
+                relaxed_simd_enabled: false,
+                wide_arithmetic_enabled: false,
+                custom_page_sizes_enabled: false,
+                ..wasm_smith::Config::default()
+            }
+        })
+        .clone()
+}
+
+/// Generates a module from `data` with [`smith_config`] and runs it as a
+/// plugin under small limits, twice.
+///
+/// # Panics
+/// When the host breaks an invariant: refusing a module that imports only
+/// WASI (or that exports `_start` and `memory`), an [`Error::Engine`], a
+/// call that does not end within its limits, or a host panic.
+pub fn smith_module(data: &[u8]) {
+    let mut u = arbitrary::Unstructured::new(data);
+    let Ok(module) = wasm_smith::Module::new(smith_config(), &mut u) else {
+        return;
+    };
+    let wasm = module.to_bytes();
+    let limits = Limits::default()
+        .with_fuel(Some(200_000))
+        .with_fuel_slice(20_000)
+        .with_timeout(Some(Duration::from_millis(200)))
+        .with_memory(Some(8 << 20))
+        .with_max_line(64 << 10)
+        .with_max_input(64 << 10)
+        .with_host_calls(8);
+    let plugin = match Plugin::builder(&wasm)
+        .name("smith")
+        .engine(engine())
+        .limits(limits)
+        .host_methods(echo())
+        .logger(|_: &str, _: &str| {})
+        .build()
+    {
+        Ok(plugin) => plugin,
+        // wasm-smith may use a feature this engine does not enable.
+        Err(Error::InvalidModule { .. }) => return,
+        Err(error) => panic!("a module with only WASI imports was refused: {error:?}"),
+    };
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let outcome = futures::executor::block_on(plugin.call("fuzz", Value::Null));
+        assert!(!matches!(outcome, Err(Error::Engine { .. })), "{outcome:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}: {outcome:?}",
+            started.elapsed()
+        );
+    }
+}

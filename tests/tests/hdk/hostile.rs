@@ -1,0 +1,614 @@
+//! Hostile plugins: each misbehaves in one way, the call ends with the typed
+//! error that names it, well within its limit, and the same `Plugin` then
+//! serves a normal call.
+//!
+//! Most cases run the `hostile` guest (`tests/guests/rust/hostile`), one
+//! method per misbehaviour; what Rust cannot express is a WAT fixture in
+//! `tests/guests/wat/`. Modules refused at load time (random bytes, imports
+//! outside WASI, no `_start`, no memory) and exiting without an answer are in
+//! `errors.rs`; the peak host memory of the floods and bombs is measured in
+//! `tests/peak_memory.rs`, alone in its process.
+//!
+//! The limits are explicit and small so the suite is quick in a debug build;
+//! the infinite loop and the endless sleep also run under the default limits
+//! (with a short timeout), to show the defaults are finite.
+
+use serde_json::{Value, json};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use wasmi::TrapCode;
+use wasplug_hdk::{Engine, Error, Limits, Plugin, protocol::ProtocolError};
+use wasplug_tests::{
+    guests,
+    host::{echo_methods, wat},
+};
+
+/// The fuel budget of most cases: about a second of a debug build.
+const FUEL: u64 = 5_000_000;
+/// The wall-clock timeout of most cases: far more than their fuel lasts.
+const TIMEOUT: Duration = Duration::from_secs(15);
+/// The timeout of the cases that can only end by timing out.
+const SHORT_TIMEOUT: Duration = Duration::from_millis(500);
+/// The linear-memory cap of most cases.
+const MEMORY: u64 = 32 << 20;
+/// The longest line of most cases.
+const MAX_LINE: usize = 1 << 20;
+/// How long any hostile call may take, generously: limits plus slow CI.
+const BOUND: Duration = Duration::from_secs(30);
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
+
+fn limits() -> Limits {
+    Limits::default()
+        .with_fuel(Some(FUEL))
+        .with_timeout(Some(TIMEOUT))
+        .with_memory(Some(MEMORY))
+        .with_max_line(MAX_LINE)
+}
+
+/// Counts the stderr lines a plugin logged, and remembers the longest.
+#[derive(Clone, Default)]
+struct LineCount {
+    lines: Arc<AtomicU64>,
+    longest: Arc<AtomicUsize>,
+}
+
+impl LineCount {
+    fn logger(&self) -> impl Fn(&str, &str) + Send + Sync + 'static {
+        let this = self.clone();
+        move |_plugin: &str, line: &str| {
+            this.lines.fetch_add(1, Ordering::Relaxed);
+            this.longest.fetch_max(line.len(), Ordering::Relaxed);
+        }
+    }
+}
+
+fn hostile_on(engine: &Engine, limits: Limits, log: &LineCount) -> Plugin {
+    Plugin::from_file(guests::HOSTILE)
+        .engine(engine)
+        .limits(limits)
+        .host_methods(echo_methods())
+        .logger(log.logger())
+        .build()
+        .unwrap()
+}
+
+fn hostile(limits: Limits) -> Plugin {
+    hostile_on(&Engine::new(), limits, &LineCount::default())
+}
+
+/// Calls `method` and checks it failed within [`BOUND`]; returns the error
+/// and how long the call took.
+fn fails(plugin: &Plugin, method: &str, params: Value) -> (Error, Duration) {
+    let started = Instant::now();
+    let result = block_on(plugin.call(method, params));
+    let took = started.elapsed();
+    let error = match result {
+        Ok(answer) => panic!("{method} answered {answer}, expected an error"),
+        Err(error) => error,
+    };
+    assert!(took < BOUND, "{method} took {took:?}: {error:?}");
+    (error, took)
+}
+
+/// The same plugin serves a normal call.
+fn still_serves(plugin: &Plugin) {
+    assert_eq!(block_on(plugin.call("ping", Value::Null)).unwrap(), "pong");
+}
+
+#[test]
+fn an_infinite_loop_runs_out_of_fuel() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "spin", Value::Null);
+    assert!(
+        matches!(error, Error::OutOfFuel { limit: FUEL }),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+#[test]
+fn an_infinite_loop_without_a_fuel_budget_times_out() {
+    let plugin = hostile(limits().with_fuel(None).with_timeout(Some(SHORT_TIMEOUT)));
+    let (error, took) = fails(&plugin, "spin", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Timeout {
+                limit: SHORT_TIMEOUT
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(took >= SHORT_TIMEOUT, "{took:?}");
+    still_serves(&plugin);
+}
+
+/// The default limits are finite: an infinite loop ends under them (here the
+/// timeout, shortened from 30 s, comes before 10 billion units of fuel).
+#[test]
+fn an_infinite_loop_ends_under_the_default_limits() {
+    let timeout = Duration::from_secs(2);
+    let plugin = hostile(Limits::default().with_timeout(Some(timeout)));
+    let (error, took) = fails(&plugin, "spin", Value::Null);
+    assert!(
+        matches!(error, Error::Timeout { limit } if limit == timeout),
+        "{error:?}"
+    );
+    assert!(took >= timeout, "{took:?}");
+    still_serves(&plugin);
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "memory_bomb", Value::Null);
+    assert!(
+        matches!(error, Error::MemoryLimit { limit: MEMORY, .. }),
+        "{error:?}"
+    );
+    // Rust's allocator said why it aborted, on stderr.
+    assert!(!error.stderr().is_empty(), "{error:?}");
+    still_serves(&plugin);
+}
+
+#[test]
+fn a_stdout_flood_without_a_newline_is_a_line_too_long() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "stdout_flood", Value::Null);
+    assert!(
+        matches!(error, Error::LineTooLong { limit: MAX_LINE }),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+/// A stderr flood cannot break a limit of its own: it runs until its fuel or
+/// time is up (here the time: writing costs the guest little fuel). Every
+/// line reaches the logger; only the tail is kept.
+#[test]
+fn a_stderr_flood_of_lines_ends_and_every_line_is_logged() {
+    let log = LineCount::default();
+    let plugin = hostile_on(
+        &Engine::new(),
+        limits().with_timeout(Some(Duration::from_secs(2))),
+        &log,
+    );
+    let (error, _) = fails(&plugin, "stderr_flood", json!([100]));
+    assert!(
+        matches!(error, Error::OutOfFuel { .. } | Error::Timeout { .. }),
+        "{error:?}"
+    );
+    assert!(log.lines.load(Ordering::Relaxed) > 1000);
+    assert_eq!(log.longest.load(Ordering::Relaxed), 99);
+    still_serves(&plugin);
+}
+
+/// A flood of empty lines: each reaches the logger, and counts towards the
+/// stderr kept (the peak memory it takes is checked in `peak_memory.rs`).
+#[test]
+fn a_stderr_flood_of_empty_lines_ends_and_every_line_is_logged() {
+    let log = LineCount::default();
+    let plugin = hostile_on(
+        &Engine::new(),
+        limits().with_timeout(Some(Duration::from_secs(2))),
+        &log,
+    );
+    let (error, _) = fails(&plugin, "stderr_flood", json!([1]));
+    assert!(
+        matches!(error, Error::OutOfFuel { .. } | Error::Timeout { .. }),
+        "{error:?}"
+    );
+    assert!(log.lines.load(Ordering::Relaxed) > 1000);
+    assert_eq!(log.longest.load(Ordering::Relaxed), 0);
+    still_serves(&plugin);
+}
+
+/// Stderr without a newline is logged in bounded pieces, never buffered
+/// whole: at most the 16 KiB a "line" may have plus one drain of the 64 KiB
+/// stderr pipe.
+#[test]
+fn a_stderr_flood_without_a_newline_is_logged_in_bounded_pieces() {
+    let log = LineCount::default();
+    let plugin = hostile_on(
+        &Engine::new(),
+        limits().with_timeout(Some(Duration::from_secs(2))),
+        &log,
+    );
+    let (error, _) = fails(&plugin, "stderr_flood", json!([0]));
+    assert!(
+        matches!(error, Error::OutOfFuel { .. } | Error::Timeout { .. }),
+        "{error:?}"
+    );
+    assert!(log.lines.load(Ordering::Relaxed) > 10);
+    let longest = log.longest.load(Ordering::Relaxed);
+    assert!(longest <= 80 << 10, "a logged piece of {longest} bytes");
+    still_serves(&plugin);
+}
+
+#[test]
+fn output_that_is_not_json_is_a_protocol_violation() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "not_json", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Protocol {
+                source: ProtocolError::NotJson { .. }
+            }
+        ),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+#[test]
+fn an_answer_to_an_id_never_sent_is_a_protocol_violation() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "bad_id", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Protocol {
+                source: ProtocolError::UnknownResponseId { .. }
+            }
+        ),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+#[test]
+fn exiting_without_answering_keeps_the_status() {
+    let plugin = hostile(limits());
+    for status in [0, 7, -1, i32::MIN] {
+        let (error, _) = fails(&plugin, "exit", json!([status]));
+        assert!(
+            matches!(error, Error::ExitWithoutAnswer { status: s, .. } if s == status),
+            "{error:?}"
+        );
+        still_serves(&plugin);
+    }
+}
+
+#[test]
+fn unreachable_is_a_trap() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "unreachable", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Trap {
+                code: Some(TrapCode::UnreachableCodeReached),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+#[test]
+fn unbounded_recursion_is_a_stack_overflow() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "recursion", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Trap {
+                code: Some(TrapCode::StackOverflow),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+/// Recursion whose frames are large (10,000 locals each) overflows the value
+/// stack before the call depth: a stack overflow all the same.
+#[test]
+fn recursion_with_large_frames_is_a_stack_overflow() {
+    let plugin = wat_plugin_on(&Engine::new(), "deep_stack", limits());
+    let (error, _) = fails(&plugin, "anything", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Trap {
+                code: Some(TrapCode::StackOverflow),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn json_nested_400000_deep_is_refused_before_parsing() {
+    let plugin = hostile(limits());
+    let (error, _) = fails(&plugin, "deep_json", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Protocol {
+                source: ProtocolError::TooDeep { .. }
+            }
+        ),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+#[test]
+fn sleeping_forever_times_out() {
+    let plugin = hostile(limits().with_timeout(Some(SHORT_TIMEOUT)));
+    let (error, took) = fails(&plugin, "sleep_forever", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Timeout {
+                limit: SHORT_TIMEOUT
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(took >= SHORT_TIMEOUT, "{took:?}");
+    still_serves(&plugin);
+}
+
+/// The default limits are finite: a guest asleep forever ends under them.
+#[test]
+fn sleeping_forever_ends_under_the_default_limits() {
+    let timeout = Duration::from_secs(1);
+    let plugin = hostile(Limits::default().with_timeout(Some(timeout)));
+    let (error, took) = fails(&plugin, "sleep_forever", Value::Null);
+    assert!(
+        matches!(error, Error::Timeout { limit } if limit == timeout),
+        "{error:?}"
+    );
+    assert!(took >= timeout, "{took:?}");
+    still_serves(&plugin);
+}
+
+#[test]
+fn a_flood_of_host_calls_is_stopped_by_the_in_flight_limit() {
+    let plugin = hostile(limits().with_host_calls(4));
+    let (error, _) = fails(&plugin, "host_call_flood", Value::Null);
+    assert!(
+        matches!(error, Error::TooManyHostCalls { limit: 4 }),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+#[test]
+fn a_flood_of_host_calls_never_read_hits_the_input_limit() {
+    let plugin = hostile(limits().with_host_calls(1 << 20).with_max_input(256 << 10));
+    let (error, _) = fails(&plugin, "host_call_flood", Value::Null);
+    assert!(
+        matches!(error, Error::InputLimit { limit: 262_144 }),
+        "{error:?}"
+    );
+    still_serves(&plugin);
+}
+
+/// What each WASI function answers to `wasi_poke`'s calls, in order (see
+/// `tests/guests/rust/hostile`): out-of-bounds pointers are `EFAULT` (21),
+/// misaligned ones and lengths past the limits `EINVAL` (28), descriptors
+/// that are not open `EBADF` (8), and what a pipe cannot do `ESPIPE` (70),
+/// `ENOTDIR` (54), `ENOTSOCK` (57), `ENOTSUP` (58) or `ENOTCAPABLE` (76).
+/// Only `proc_raise(0)` (which tests nothing) and `sched_yield` succeed;
+/// `proc_exit` is not called (it ends the guest: see `exit` above).
+const WASI_POKE: &[(&str, &[u32])] = &[
+    ("args_get", &[21, 28, 21]),
+    ("args_sizes_get", &[21, 28]),
+    ("environ_get", &[21, 28]),
+    ("environ_sizes_get", &[21, 28]),
+    ("clock_res_get", &[21, 28, 28, 28]),
+    ("clock_time_get", &[21, 28, 28, 28]),
+    ("fd_advise", &[70, 8]),
+    ("fd_allocate", &[70, 8]),
+    ("fd_close", &[8, 8]),
+    ("fd_datasync", &[28, 8]),
+    ("fd_fdstat_get", &[21, 28, 28, 8]),
+    ("fd_fdstat_set_flags", &[8, 28, 58]),
+    ("fd_fdstat_set_rights", &[76, 8]),
+    ("fd_filestat_get", &[21, 28, 8]),
+    ("fd_filestat_set_size", &[28, 8]),
+    ("fd_filestat_set_times", &[76, 8]),
+    ("fd_pread", &[70, 8]),
+    ("fd_prestat_get", &[8, 8]),
+    ("fd_prestat_dir_name", &[8]),
+    ("fd_pwrite", &[70, 8]),
+    ("fd_read", &[21, 28, 28, 28, 21, 21, 21, 28, 8, 8]),
+    ("fd_readdir", &[54, 8]),
+    ("fd_renumber", &[58, 8, 8]),
+    ("fd_seek", &[70, 8]),
+    ("fd_sync", &[28, 8]),
+    ("fd_tell", &[70, 8]),
+    ("fd_write", &[21, 28, 28, 28, 21, 21, 21, 28, 21, 8, 8]),
+    ("path_create_directory", &[8, 54]),
+    ("path_filestat_get", &[8, 54]),
+    ("path_filestat_set_times", &[8, 54]),
+    ("path_link", &[8, 54]),
+    ("path_open", &[8, 54]),
+    ("path_readlink", &[8, 54]),
+    ("path_remove_directory", &[8, 54]),
+    ("path_rename", &[8, 54]),
+    ("path_symlink", &[8, 54]),
+    ("path_unlink_file", &[8, 54]),
+    ("poll_oneoff", &[28, 21, 28, 28, 21, 28, 28, 28]),
+    ("proc_raise", &[28, 28, 28, 0]),
+    ("sched_yield", &[0]),
+    ("random_get", &[21, 21, 21]),
+    ("sock_accept", &[57, 8]),
+    ("sock_recv", &[57, 8]),
+    ("sock_send", &[57, 8]),
+    ("sock_shutdown", &[57, 8]),
+];
+
+#[test]
+fn every_wasi_function_refuses_bad_pointers_with_an_errno() {
+    let plugin = hostile(limits());
+    let started = Instant::now();
+    let answer: Vec<(String, Vec<u32>)> = block_on(plugin.call_typed("wasi_poke", &())).unwrap();
+    assert!(started.elapsed() < BOUND);
+    let expected: Vec<(String, Vec<u32>)> = WASI_POKE
+        .iter()
+        .map(|(name, errnos)| ((*name).to_owned(), errnos.to_vec()))
+        .collect();
+    assert_eq!(answer, expected);
+    // Every function but `proc_exit` was called.
+    let mut called: Vec<&str> = answer.iter().map(|(name, _)| name.as_str()).collect();
+    called.push("proc_exit");
+    called.sort_unstable();
+    let mut all = wasplug_wasi::ALL_FUNCTIONS.to_vec();
+    all.sort_unstable();
+    assert_eq!(called, all);
+    still_serves(&plugin);
+}
+
+fn wat_plugin_on(engine: &Engine, name: &str, limits: Limits) -> Plugin {
+    Plugin::builder(wat(name))
+        .name(name)
+        .engine(engine)
+        .limits(limits)
+        .build()
+        .unwrap()
+}
+
+/// A module whose start function (run while instantiating, before `_start`)
+/// never returns runs out of fuel like any other loop; the engine it shares
+/// with another plugin goes on serving.
+#[test]
+fn a_start_function_that_never_returns_runs_out_of_fuel() {
+    let engine = Engine::new();
+    let plugin = wat_plugin_on(&engine, "start_loop", limits());
+    let (error, _) = fails(&plugin, "anything", Value::Null);
+    assert!(
+        matches!(error, Error::OutOfFuel { limit: FUEL }),
+        "{error:?}"
+    );
+    // Again: the first failure left nothing behind.
+    let (error, _) = fails(&plugin, "anything", Value::Null);
+    assert!(matches!(error, Error::OutOfFuel { .. }), "{error:?}");
+    still_serves(&hostile_on(&engine, limits(), &LineCount::default()));
+}
+
+/// Without a fuel budget, the start function still gets only a bounded
+/// amount of fuel: the call ends.
+#[test]
+fn a_start_function_that_never_returns_ends_without_a_fuel_budget() {
+    let plugin = wat_plugin_on(&Engine::new(), "start_loop", limits().with_fuel(None));
+    let (error, _) = fails(&plugin, "anything", Value::Null);
+    assert!(
+        matches!(
+            error,
+            Error::Trap {
+                code: Some(TrapCode::OutOfFuel),
+                ..
+            } | Error::Timeout { .. }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_initial_memory_above_the_limit_is_a_memory_limit() {
+    let engine = Engine::new();
+    let plugin = wat_plugin_on(&engine, "huge_memory", limits());
+    let (error, _) = fails(&plugin, "anything", Value::Null);
+    assert!(
+        matches!(error, Error::MemoryLimit { limit: MEMORY, .. }),
+        "{error:?}"
+    );
+    still_serves(&hostile_on(&engine, limits(), &LineCount::default()));
+}
+
+/// Importing a WASI function with the wrong signature is refused when the
+/// plugin loads, naming the import: it could never link.
+#[test]
+fn a_wasi_import_with_the_wrong_signature_is_refused() {
+    let engine = Engine::new();
+    let error = wasplug_hdk::Plugin::builder(wasplug_tests::host::wat("wrong_signature"))
+        .engine(&engine)
+        .build()
+        .unwrap_err();
+    let Error::RefusedImports { imports } = &error else {
+        panic!("expected refused imports, got {error:?}");
+    };
+    assert_eq!(imports.len(), 1, "{imports:?}");
+    assert!(
+        imports[0].starts_with("wasi_snapshot_preview1::fd_write "),
+        "{imports:?}"
+    );
+    still_serves(&hostile_on(&engine, limits(), &LineCount::default()));
+}
+
+/// Bytes that start like wasm and then are garbage are refused when loading.
+#[test]
+fn random_bytes_after_a_wasm_header_are_an_invalid_module() {
+    let engine = Engine::new();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for len in [0usize, 1, 7, 100, 4096] {
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        bytes.extend((0..len).map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        }));
+        match Plugin::builder(&bytes).engine(&engine).build() {
+            // An empty module is valid wasm, without `_start`.
+            Err(Error::InvalidModule { .. } | Error::MissingExport { .. }) => {}
+            other => panic!("{len} random bytes: {other:?}"),
+        }
+    }
+    still_serves(&hostile_on(&engine, limits(), &LineCount::default()));
+}
+
+/// While a hostile call runs, another call polled on the same thread still
+/// completes promptly: every misbehaviour yields to the executor.
+#[test]
+fn a_hostile_call_does_not_starve_others_on_its_thread() {
+    let engine = Engine::new();
+    let timeout = Duration::from_secs(2);
+    let flooder = hostile_on(
+        &engine,
+        limits().with_fuel(None).with_timeout(Some(timeout)),
+        &LineCount::default(),
+    );
+    let neighbour = hostile_on(&engine, limits(), &LineCount::default());
+    for (method, params) in [
+        ("spin", Value::Null),
+        ("stderr_flood", json!([100])),
+        ("stderr_flood", json!([0])),
+        ("stderr_flood", json!([1])),
+        ("sleep_forever", Value::Null),
+    ] {
+        let started = Instant::now();
+        let (flood, ping) = block_on(async {
+            // `join` polls the flood first, each time.
+            let flood = flooder.call(method, params.clone());
+            let ping = async {
+                let answer = neighbour.call("ping", Value::Null).await;
+                (answer, started.elapsed())
+            };
+            futures::join!(flood, ping)
+        });
+        assert!(flood.is_err(), "{method}: {flood:?}");
+        let (answer, took) = ping;
+        assert_eq!(answer.unwrap(), "pong");
+        assert!(
+            took < timeout / 2,
+            "a ping beside {method} {params} took {took:?}"
+        );
+    }
+}
