@@ -94,18 +94,35 @@ fn floors(c: &mut Criterion) {
     });
     // The plugin's own `prime_sieve` call run straight in wasmi, without the
     // host kit: the request waits in stdin, `_start` runs to the end of input.
-    let request = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prime_sieve\",\"params\":[{SIEVE_LIMIT}]}}\n");
+    let request = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prime_sieve\",\"params\":[{SIEVE_LIMIT}]}}\n"
+    );
     c.bench_function("raw_wasmi_plugin_call", |b| {
         b.iter(|| {
-            let ctx = wasplug_wasi::WasiCtx::builder().stdin_closed(request.as_bytes()).build();
+            let ctx = wasplug_wasi::WasiCtx::builder()
+                .stdin_closed(request.as_bytes())
+                .build();
             let mut store = wasmi::Store::new(engine.wasmi(), ctx);
             store.set_fuel(u64::MAX).expect("fuel is on");
-            let instance = linker.instantiate_and_start(&mut store, &module).expect("instantiates");
-            let start = instance.get_typed_func::<(), ()>(&store, "_start").expect("_start");
+            let instance = linker
+                .instantiate_and_start(&mut store, &module)
+                .expect("instantiates");
+            let start = instance
+                .get_typed_func::<(), ()>(&store, "_start")
+                .expect("_start");
             // `_start` ends with proc_exit(0) at the end of input: an i32 exit "error".
-            let exit = start.call(&mut store, ()).err().and_then(|e| e.i32_exit_status());
+            let exit = start
+                .call(&mut store, ())
+                .err()
+                .and_then(|e| e.i32_exit_status());
             assert!(exit.is_none_or(|status| status == 0));
-            assert!(store.data().stdout().contents().ends_with(b"\"count\":9592,\"limit\":100000}}\n"));
+            assert!(
+                store
+                    .data()
+                    .stdout()
+                    .contents()
+                    .ends_with(b"\"count\":9592,\"limit\":100000}}\n")
+            );
         });
     });
     c.bench_function("native_sieve", |b| {
