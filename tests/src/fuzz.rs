@@ -18,58 +18,6 @@ use serde_json::Value;
 use std::{fmt::Write as _, sync::OnceLock, time::Duration};
 use wasplug_hdk::{Engine, Error, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
 
-/// The `wasi_snapshot_preview1` functions and their parameters (`i`: i32,
-/// `I`: i64); each returns an i32 errno but `proc_exit`, which returns
-/// nothing.
-pub const WASI_SIGNATURES: [(&str, &str); 46] = [
-    ("args_get", "ii"),
-    ("args_sizes_get", "ii"),
-    ("environ_get", "ii"),
-    ("environ_sizes_get", "ii"),
-    ("clock_res_get", "ii"),
-    ("clock_time_get", "iIi"),
-    ("fd_advise", "iIIi"),
-    ("fd_allocate", "iII"),
-    ("fd_close", "i"),
-    ("fd_datasync", "i"),
-    ("fd_fdstat_get", "ii"),
-    ("fd_fdstat_set_flags", "ii"),
-    ("fd_fdstat_set_rights", "iII"),
-    ("fd_filestat_get", "ii"),
-    ("fd_filestat_set_size", "iI"),
-    ("fd_filestat_set_times", "iIIi"),
-    ("fd_pread", "iiiIi"),
-    ("fd_prestat_get", "ii"),
-    ("fd_prestat_dir_name", "iii"),
-    ("fd_pwrite", "iiiIi"),
-    ("fd_read", "iiii"),
-    ("fd_readdir", "iiiIi"),
-    ("fd_renumber", "ii"),
-    ("fd_seek", "iIii"),
-    ("fd_sync", "i"),
-    ("fd_tell", "ii"),
-    ("fd_write", "iiii"),
-    ("path_create_directory", "iii"),
-    ("path_filestat_get", "iiiii"),
-    ("path_filestat_set_times", "iiiiIIi"),
-    ("path_link", "iiiiiii"),
-    ("path_open", "iiiiiIIii"),
-    ("path_readlink", "iiiiii"),
-    ("path_remove_directory", "iii"),
-    ("path_rename", "iiiiii"),
-    ("path_symlink", "iiiii"),
-    ("path_unlink_file", "iii"),
-    ("poll_oneoff", "iiii"),
-    ("proc_exit", "i"),
-    ("proc_raise", "i"),
-    ("sched_yield", ""),
-    ("random_get", "ii"),
-    ("sock_accept", "iii"),
-    ("sock_recv", "iiiiii"),
-    ("sock_send", "iiiii"),
-    ("sock_shutdown", "ii"),
-];
-
 /// How the module of [`stdout_bytes`] ends after writing its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -216,19 +164,28 @@ pub fn smith_config() -> wasm_smith::Config {
     CONFIG
         .get_or_init(|| {
             let mut imports = String::from("(module\n");
-            for (name, params) in WASI_SIGNATURES {
-                let params: String = params
-                    .chars()
-                    .map(|p| if p == 'I' { " i64" } else { " i32" })
-                    .collect();
-                let result = if name == "proc_exit" {
-                    ""
-                } else {
-                    " (result i32)"
+            let wat_types = |types: &[wasmi::ValType]| -> String {
+                types
+                    .iter()
+                    .map(|t| {
+                        if *t == wasmi::ValType::I64 {
+                            " i64"
+                        } else {
+                            " i32"
+                        }
+                    })
+                    .collect()
+            };
+            for name in wasplug_wasi::ALL_FUNCTIONS {
+                let Some(signature) = wasplug_wasi::signature(name) else {
+                    continue;
                 };
                 let _ = writeln!(
                     imports,
-                    "  (import \"wasi_snapshot_preview1\" \"{name}\" (func (param{params}){result}))"
+                    "  (import \"{}\" \"{name}\" (func (param{}) (result{})))",
+                    wasplug_wasi::MODULE,
+                    wat_types(signature.params()),
+                    wat_types(signature.results()),
                 );
             }
             imports.push(')');
