@@ -14,7 +14,7 @@ use wasmi::{ExternType, ImportType, Module, ValType};
 use wasplug_protocol::{
     PROTOCOL_VERSION, VERSION_SECTION, check_compatible, decode_version_section,
 };
-use wasplug_wasi::{ALL_FUNCTIONS, MODULE, SUPPORTED_FUNCTIONS};
+use wasplug_wasi::{MODULE, SUPPORTED_FUNCTIONS};
 
 /// `wasplug inspect`.
 #[derive(Args, Debug)]
@@ -35,16 +35,20 @@ pub(crate) enum ImportStatus {
     /// A WASI function the subset links but answers with an errno
     /// (`ENOSYS`, `EBADF`, `ENOTCAPABLE`...).
     Errno,
-    /// Not provided: a module importing it is refused.
+    /// Not provided (or a WASI function with the wrong signature): a module
+    /// importing it is refused.
     Refused,
 }
 
 impl ImportStatus {
-    /// Classifies an import.
+    /// Classifies an import: a WASI function imported with another
+    /// signature than WASI gives it is refused, as the host kit does.
     pub(crate) fn of(import: &ImportType<'_>) -> Self {
         let is_wasi_func = import.module() == MODULE
-            && ALL_FUNCTIONS.contains(&import.name())
-            && matches!(import.ty(), ExternType::Func(_));
+            && matches!(
+                (import.ty(), wasplug_wasi::signature(import.name())),
+                (ExternType::Func(wanted), Some(given)) if *wanted == given
+            );
         if !is_wasi_func {
             ImportStatus::Refused
         } else if SUPPORTED_FUNCTIONS.contains(&import.name()) {

@@ -90,6 +90,19 @@ fn marks_refused_and_errno_imports() {
 }
 
 #[test]
+fn a_wasi_import_with_the_wrong_signature_is_marked_refused() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func (param i64) (result i64)))
+      (memory (export "memory") 1)
+      (func (export "_start")))"#;
+    let (_dir, module) = temp_file("wrong_signature.wat", wat);
+    let report = inspect_json(&module);
+    assert_eq!(report["imports"][0]["name"], "fd_write");
+    assert_eq!(report["imports"][0]["status"], "refused");
+    assert_eq!(report["runnable"], false);
+}
+
+#[test]
 fn an_invalid_module_fails_with_the_reason() {
     let (_dir, module) = temp_file("broken.wat", "(module (func (export \"f\") (result i32)))");
     wasplug()
