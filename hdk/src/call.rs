@@ -534,11 +534,12 @@ impl Call {
                     Poll::Pending => break,
                 }
             }
-            if self.answer.is_some() {
-                return match self.notifications.is_empty() {
-                    true => Poll::Ready(self.answer.take().unwrap_or_else(|| Err(finished()))),
-                    false => Poll::Pending,
-                };
+            if let Some(answer) = self.answer.take() {
+                if self.notifications.is_empty() {
+                    return Poll::Ready(answer);
+                }
+                self.answer = Some(answer);
+                return Poll::Pending;
             }
             while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
                 self.deliver(&id, &result)?;

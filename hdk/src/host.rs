@@ -3,7 +3,7 @@
 use crate::platform::{BoxFuture, MaybeSend, MaybeSync};
 use serde::{Serialize, de::DeserializeOwned};
 use std::{collections::HashMap, future::Future, sync::Arc};
-use wasplug_protocol::{ErrorObjectOwned, RawValue};
+use wasplug_protocol::{ErrorObjectOwned, RawValue, parse_params};
 
 /// What a host method knows about its caller.
 ///
@@ -95,20 +95,6 @@ impl<S> core::fmt::Debug for HostMethods<S> {
             .field("methods", &methods)
             .field("notifications", &notifications)
             .finish_non_exhaustive()
-    }
-}
-
-/// Deserializes params into `P`: absent params as `null`, and a one-element
-/// array also as its element, so `|_, n: u64|` accepts `[5]`.
-fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, ErrorObjectOwned> {
-    let text = params.map_or("null", RawValue::get);
-    match serde_json::from_str::<P>(text) {
-        Ok(value) => Ok(value),
-        Err(first) => match serde_json::from_str::<[Box<RawValue>; 1]>(text) {
-            Ok([single]) => serde_json::from_str::<P>(single.get())
-                .map_err(|_| wasplug_protocol::codes::invalid_params(first.to_string())),
-            Err(_) => Err(wasplug_protocol::codes::invalid_params(first.to_string())),
-        },
     }
 }
 

@@ -93,16 +93,9 @@ impl<H> Named<H> {
     }
 }
 
-/// Deserializes params into `P`: absent params as `null`, and a one-element
-/// array also as its element, so `|n: u64|` accepts `[5]`.
+/// Deserializes params as every wasplug peer does ([`wasplug_protocol::parse_params`]).
 fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, Error> {
-    let text = params.map_or("null", RawValue::get);
-    serde_json::from_str::<P>(text).or_else(|first| {
-        serde_json::from_str::<[Box<RawValue>; 1]>(text)
-            .ok()
-            .and_then(|[single]| serde_json::from_str::<P>(single.get()).ok())
-            .ok_or_else(|| Error::invalid_params(first.to_string()))
-    })
+    wasplug_protocol::parse_params(params).map_err(Error::from)
 }
 
 /// A plugin: its name, version, and handlers.

@@ -88,6 +88,7 @@ mod discover;
 mod error;
 mod frame;
 mod message;
+mod params;
 mod peer;
 mod version;
 
@@ -107,6 +108,7 @@ pub use codes::{
     error_raw,
 };
 pub use jsonrpsee_types::{ErrorCode, ErrorObject, ErrorObjectOwned, Id, TwoPointZero};
+pub use params::parse_params;
 pub use serde_json::value::RawValue;
 
 /// The JSON-RPC types this crate builds on, for anything not re-exported above.
