@@ -51,7 +51,7 @@ pub(crate) struct LimitArgs {
 }
 
 impl LimitArgs {
-    fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits::default()
             .with_timeout(self.timeout.0)
             .with_fuel(self.fuel.0)

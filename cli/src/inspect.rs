@@ -14,7 +14,6 @@ use wasmi::{ExternType, ImportType, Module, ValType};
 use wasplug_protocol::{
     PROTOCOL_VERSION, VERSION_SECTION, check_compatible, decode_version_section,
 };
-use wasplug_wasi::{MODULE, SUPPORTED_FUNCTIONS};
 
 /// `wasplug inspect`.
 #[derive(Args, Debug)]
@@ -41,20 +40,12 @@ pub(crate) enum ImportStatus {
 }
 
 impl ImportStatus {
-    /// Classifies an import: a WASI function imported with another
-    /// signature than WASI gives it is refused, as the host kit does.
+    /// Classifies an import as the sandbox does (`wasplug_wasi::ImportStatus`).
     pub(crate) fn of(import: &ImportType<'_>) -> Self {
-        let is_wasi_func = import.module() == MODULE
-            && matches!(
-                (import.ty(), wasplug_wasi::signature(import.name())),
-                (ExternType::Func(wanted), Some(given)) if *wanted == given
-            );
-        if !is_wasi_func {
-            ImportStatus::Refused
-        } else if SUPPORTED_FUNCTIONS.contains(&import.name()) {
-            ImportStatus::Supported
-        } else {
-            ImportStatus::Errno
+        match wasplug_wasi::ImportStatus::of(import) {
+            wasplug_wasi::ImportStatus::Supported => ImportStatus::Supported,
+            wasplug_wasi::ImportStatus::Errno => ImportStatus::Errno,
+            _ => ImportStatus::Refused,
         }
     }
 
