@@ -1,15 +1,15 @@
 //! A compiled plugin, ready to be called.
 
 use crate::{
-    Error, HostMethods, Limits,
-    call::{self, CallState},
+    Error, HostMethods, Limits, call,
     host::Router,
     platform::{MaybeSend, MaybeSync},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use std::{path::PathBuf, sync::Arc};
-use wasmi::{ExternType, Linker, Module};
+use wasmi::{ExternType, Module};
 use wasplug_protocol::RawValue;
+use wasplug_wasi::{ModuleError, Program};
 
 /// The wasmi engine plugins are compiled by and run in.
 ///
@@ -65,9 +65,7 @@ fn tracing_logger() -> Logger {
 /// Everything a call needs, shared by all calls to one plugin.
 pub(crate) struct Shared {
     pub(crate) name: Arc<str>,
-    pub(crate) engine: wasmi::Engine,
-    pub(crate) module: Module,
-    pub(crate) linker: Linker<CallState>,
+    pub(crate) program: Program,
     pub(crate) limits: Limits,
     pub(crate) router: Arc<dyn Router>,
     pub(crate) logger: Logger,
@@ -297,24 +295,24 @@ impl PluginBuilder {
             }
         };
         let engine = self.engine.unwrap_or_default().inner;
-        let module = Module::new(&engine, &bytes).map_err(|e| Error::InvalidModule {
-            reason: e.to_string(),
-        })?;
-        let mut linker = Linker::new(&engine);
-        wasplug_wasi::add_to_linker(&mut linker, |state: &mut CallState| &mut state.wasi).map_err(
-            |e| Error::Engine {
-                reason: e.to_string(),
+        let program = Program::new(&engine, &bytes).map_err(|error| match error {
+            ModuleError::Invalid { reason } => Error::InvalidModule { reason },
+            ModuleError::RefusedImports { imports } => Error::RefusedImports { imports },
+            ModuleError::NotACommand => Error::MissingExport {
+                name: "_start",
+                expected: "a function with no params and no results",
             },
-        )?;
-        check_imports(&module)?;
-        check_exports(&module)?;
-        let protocol = protocol_version(&module)?;
+            other => Error::InvalidModule {
+                reason: other.to_string(),
+            },
+        })?;
+        let module = program.module();
+        check_memory(module)?;
+        let protocol = protocol_version(module)?;
         Ok(Plugin {
             shared: Arc::new(Shared {
                 name: self.name.unwrap_or(default_name).into(),
-                engine,
-                module,
-                linker,
+                program,
                 limits: self.limits,
                 router: self.router,
                 logger: self.logger,
@@ -327,40 +325,9 @@ impl PluginBuilder {
 /// Refuses every import the sandbox does not provide: anything outside
 /// `wasi_snapshot_preview1`, and WASI functions imported with another
 /// signature than WASI gives them (they could never link).
-fn check_imports(module: &Module) -> Result<(), Error> {
-    let refused: Vec<String> = module
-        .imports()
-        .filter_map(|import| {
-            let name = format!("{}::{}", import.module(), import.name());
-            let wasi = (import.module() == wasplug_wasi::MODULE)
-                .then(|| wasplug_wasi::signature(import.name()))
-                .flatten();
-            match (import.ty(), wasi) {
-                (ExternType::Func(wanted), Some(given)) if *wanted == given => None,
-                (ExternType::Func(wanted), Some(given)) => Some(format!(
-                    "{name} (imported as {wanted:?}, WASI gives {given:?})"
-                )),
-                _ => Some(name),
-            }
-        })
-        .collect();
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::RefusedImports { imports: refused })
-    }
-}
-
-fn check_exports(module: &Module) -> Result<(), Error> {
-    match module.get_export("_start") {
-        Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {}
-        _ => {
-            return Err(Error::MissingExport {
-                name: "_start",
-                expected: "a function with no params and no results",
-            });
-        }
-    }
+/// A plugin talks through WASI, which needs its memory (the module check
+/// of `wasplug_wasi::Program` covers the rest).
+fn check_memory(module: &Module) -> Result<(), Error> {
     match module.get_export("memory") {
         Some(ExternType::Memory(_)) => Ok(()),
         _ => Err(Error::MissingExport {
