@@ -4,6 +4,7 @@ use crate::{
     LogLevel,
     call::{host_methods, logger},
     term::{self, Stderr},
+    text,
 };
 use clap::Args;
 use serde_json::{Value, json};
@@ -103,9 +104,10 @@ fn contained_panic(plugin: &Plugin) -> Step {
     };
     match timed(plugin, "ping", Value::Null) {
         (Ok(answer), _) if answer == "pong" => Ok(format!(
-            "panic -> contained in {}: the plugin trapped ({trap}); then ping -> \"pong\" again\n        \
+            "panic -> contained in {}: the plugin trapped ({}); then ping -> \"pong\" again\n        \
              a crash ends only its own call; the next call starts from a fresh instance",
-            ms(took)
+            ms(took),
+            text::escape(&trap)
         )),
         (other, _) => Err(format!(
             "ping after the panic -> {other:?}, expected \"pong\""

@@ -31,8 +31,12 @@ pub(crate) fn invalid_module(path: &str, bytes: &[u8], reason: &str) -> String {
 }
 
 /// Explains why loading `plugin` or calling its `method` failed: what
-/// happened, and what to do about it. With `logs_shown`, the plugin's last
-/// stderr line is already on screen; without, it is quoted.
+/// happened, and what to do about it, in one line. With `logs_shown`, the
+/// plugin's last stderr line is already on screen; without, it is quoted.
+///
+/// The text quotes what the plugin said (its error message and data, stderr
+/// lines, its offending line): whoever prints it makes it safe for the
+/// terminal, as `main` does with every error ([`crate::text::escape`]).
 pub(crate) fn explain(error: &Error, plugin: &str, method: &str, logs_shown: bool) -> String {
     let mut text = match error {
         Error::Plugin {
@@ -44,7 +48,7 @@ pub(crate) fn explain(error: &Error, plugin: &str, method: &str, logs_shown: boo
                 "`{method}` failed: the plugin answered with JSON-RPC error {code}: {message}"
             );
             if let Some(data) = data {
-                text.push_str(&format!("\ndata: {data}"));
+                text.push_str(&format!(" (data: {data})"));
             }
             return text;
         }

@@ -1,7 +1,7 @@
 //! `wasplug inspect`: what a module imports, exports and records, without
 //! running it.
 
-use crate::{explain, term};
+use crate::{explain, json::Layout, term, text::escape};
 use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
@@ -69,6 +69,7 @@ struct Report {
     imports: Vec<Import>,
     exports: Vec<Export>,
     memories: Vec<Memory>,
+    custom_sections: Vec<CustomSection>,
     /// Whether the module exports `_start` and `memory`, imports nothing refused.
     runnable: bool,
 }
@@ -99,6 +100,13 @@ struct Memory {
     initial_pages: u64,
     max_pages: Option<u64>,
     memory64: bool,
+}
+
+#[derive(Serialize)]
+struct CustomSection {
+    name: String,
+    /// Bytes of data.
+    size: u64,
 }
 
 fn kind(ty: &ExternType) -> &'static str {
@@ -196,6 +204,13 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
                 .filter_map(|e| memory(e.name().to_owned(), false, e.ty())),
         )
         .collect();
+    let custom_sections = module
+        .custom_sections()
+        .map(|s| CustomSection {
+            name: s.name().to_owned(),
+            size: u64::try_from(s.data().len()).unwrap_or(u64::MAX),
+        })
+        .collect();
     let (protocol_version, protocol_problem) = match module
         .custom_sections()
         .find(|s| s.name() == VERSION_SECTION)
@@ -220,22 +235,38 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
         imports,
         exports,
         memories,
+        custom_sections,
         runnable,
     })
 }
 
+/// Characters `text` takes on screen once escaped, for aligning columns.
+fn width(text: &str) -> usize {
+    escape(text).chars().count()
+}
+
+/// The report as text. Every name in it comes from the module, so each is
+/// made safe for the terminal ([`escape`]).
 fn text(report: &Report) -> Result<String, fmt::Error> {
     let mut out = String::new();
-    writeln!(out, "file:     {} ({} bytes)", report.file, report.size)?;
+    writeln!(
+        out,
+        "file:     {} ({} bytes)",
+        escape(&report.file),
+        report.size
+    )?;
     match (report.protocol_version, &report.protocol_problem) {
         (Some(v), None) => writeln!(
             out,
             "protocol: wasplug protocol {v} (this host speaks {PROTOCOL_VERSION})"
         )?,
-        (Some(v), Some(problem)) => writeln!(out, "protocol: wasplug protocol {v}: {problem}")?,
+        (Some(v), Some(problem)) => {
+            writeln!(out, "protocol: wasplug protocol {v}: {}", escape(problem))?
+        }
         (None, Some(problem)) => writeln!(
             out,
-            "protocol: unreadable `{VERSION_SECTION}` section: {problem}"
+            "protocol: unreadable `{VERSION_SECTION}` section: {}",
+            escape(problem)
         )?,
         (None, None) => writeln!(
             out,
@@ -250,35 +281,48 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
         writeln!(
             out,
             "memory:   `{}` ({how}): {}",
-            m.name,
+            escape(&m.name),
             pages(m.initial_pages, m.max_pages)
         )?;
     }
-    let width = report
+    let column = report
         .imports
         .iter()
-        .map(|i| i.module.len() + i.name.len() + 2)
+        .map(|i| width(&i.module) + width(&i.name) + 2)
         .max()
         .unwrap_or(0);
     writeln!(out, "imports ({}):", report.imports.len())?;
     for i in &report.imports {
-        let name = format!("{}::{}", i.module, i.name);
+        let name = format!("{}::{}", escape(&i.module), escape(&i.name));
         writeln!(
             out,
-            "  {name:<width$}  {:<6}  {}",
+            "  {name:<column$}  {:<6}  {}",
             i.kind,
             i.status.describe()
         )?;
     }
-    let width = report
+    let column = report
         .exports
         .iter()
-        .map(|e| e.name.len())
+        .map(|e| width(&e.name))
         .max()
         .unwrap_or(0);
     writeln!(out, "exports ({}):", report.exports.len())?;
     for e in &report.exports {
-        writeln!(out, "  {:<width$}  {:<6}  {}", e.name, e.kind, e.ty)?;
+        let name = escape(&e.name);
+        writeln!(out, "  {name:<column$}  {:<6}  {}", e.kind, e.ty)?;
+    }
+    let column = report
+        .custom_sections
+        .iter()
+        .map(|s| width(&s.name))
+        .max()
+        .unwrap_or(0);
+    writeln!(out, "custom sections ({}):", report.custom_sections.len())?;
+    for s in &report.custom_sections {
+        let name = escape(&s.name);
+        let unit = if s.size == 1 { "byte" } else { "bytes" };
+        writeln!(out, "  {name:<column$}  {} {unit}", s.size)?;
     }
     let verdict = match (report.runnable, report.protocol_version.is_some()) {
         (true, true) => "a wasplug plugin: `wasplug call` and `wasplug methods` run it",
@@ -293,7 +337,9 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
 pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let report = report(&args.module)?;
     if args.json {
-        term::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        // Written indented through the JSON printer, which also escapes the
+        // characters serde_json leaves raw (DEL, C1 controls, bidi overrides).
+        term::print_json(&serde_json::to_string(&report)?, Layout::Indented)?;
     } else {
         term::print(&text(&report)?)?;
     }
