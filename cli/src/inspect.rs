@@ -70,8 +70,11 @@ struct Report {
     exports: Vec<Export>,
     memories: Vec<Memory>,
     custom_sections: Vec<CustomSection>,
-    /// Whether the module exports `_start` and `memory`, imports nothing refused.
+    /// Whether the sandbox runs it: it passes the module check of
+    /// `wasplug_wasi::Program` and exports `memory`.
     runnable: bool,
+    /// Why it does not run, when it does not.
+    problem: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -224,9 +227,15 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
             Err(e) => (None, Some(e.to_string())),
         },
     };
-    let runnable = imports.iter().all(|i| i.status != ImportStatus::Refused)
-        && matches!(module.get_export("_start"), Some(ExternType::Func(_)))
-        && matches!(module.get_export("memory"), Some(ExternType::Memory(_)));
+    // The sandbox's own module check, the one `run` and the host kit apply.
+    let problem = wasplug_wasi::Program::new(&engine, &bytes)
+        .err()
+        .map(|e| e.to_string())
+        .or_else(|| {
+            (!matches!(module.get_export("memory"), Some(ExternType::Memory(_))))
+                .then(|| "it exports no linear memory named `memory`".to_owned())
+        });
+    let runnable = problem.is_none();
     Ok(Report {
         file: path.display().to_string(),
         size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
@@ -237,6 +246,7 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
         memories,
         custom_sections,
         runnable,
+        problem,
     })
 }
 
@@ -327,9 +337,12 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
     let verdict = match (report.runnable, report.protocol_version.is_some()) {
         (true, true) => "a wasplug plugin: `wasplug call` and `wasplug methods` run it",
         (true, false) => "a WASI command: `wasplug run` runs it; no protocol version recorded",
-        (false, _) => "not runnable in the sandbox (refused imports, or no `_start`/`memory`)",
+        (false, _) => "not runnable in the sandbox",
     };
     writeln!(out, "verdict:  {verdict}")?;
+    if let Some(problem) = &report.problem {
+        writeln!(out, "          {}", escape(problem))?;
+    }
     Ok(out)
 }
 
