@@ -159,21 +159,24 @@ fn a_bad_env_is_a_usage_error() {
         .code(2);
 }
 
+/// In `_start` and in the module's own start function alike.
 #[test]
 fn the_timeout_stops_a_spinning_module() {
-    let (_dir, module) = temp_file("spin.wat", SPIN);
-    let started = Instant::now();
-    wasplug()
-        .args(["run", "--timeout", "0.5"])
-        .arg(&module)
-        .assert()
-        .code(124)
-        .stderr(predicate::str::contains("timeout"));
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
+    for (name, wat) in [("spin.wat", SPIN), ("start-spin.wat", START_SPIN)] {
+        let (_dir, module) = temp_file(name, wat);
+        let started = Instant::now();
+        wasplug()
+            .args(["run", "--timeout", "0.5"])
+            .arg(&module)
+            .assert()
+            .code(124)
+            .stderr(predicate::str::contains("timeout"));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 #[test]
@@ -231,23 +234,6 @@ const GROW_4_MIB: &str = r#"(module
   (memory (export "memory") 1)
   (func (export "_start")
     (if (i32.lt_s (memory.grow (i32.const 64)) (i32.const 0)) (then unreachable))))"#;
-
-#[test]
-fn the_timeout_holds_in_a_start_function() {
-    let (_dir, module) = temp_file("start-spin.wat", START_SPIN);
-    let started = Instant::now();
-    wasplug()
-        .args(["run", "--timeout", "0.5"])
-        .arg(&module)
-        .assert()
-        .code(124)
-        .stderr(predicate::str::contains("timeout"));
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
-}
 
 #[test]
 fn the_fuel_budget_holds_in_a_start_function() {
