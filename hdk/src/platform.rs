@@ -171,15 +171,18 @@ mod imp {
             deadline: Instant,
             cx: &mut Context<'_>,
         ) -> Poll<Result<(), TimerError>> {
+            // Dropped after the lock (declared first): dropping a waker may
+            // drop a task, and with it a `Sleep` that locks to disarm.
+            let mut replaced = None;
             let mut state = armed();
             if let Some(old) = self.armed.take()
                 && old != deadline
             {
-                state.wakers.remove(&(old, self.id));
+                replaced = state.wakers.remove(&(old, self.id));
             }
             if let Some(waker) = state.wakers.get_mut(&(deadline, self.id)) {
                 if !waker.will_wake(cx.waker()) {
-                    waker.clone_from(cx.waker());
+                    replaced = Some(std::mem::replace(waker, cx.waker().clone()));
                 }
             } else {
                 if !state.started {
@@ -202,13 +205,18 @@ mod imp {
                 }
             }
             self.armed = Some(deadline);
+            drop(state);
+            drop(replaced);
             Poll::Pending
         }
 
         /// Removes this timer's entry, if any.
         pub(super) fn disarm(&mut self) {
             if let Some(deadline) = self.armed.take() {
-                armed().wakers.remove(&(deadline, self.id));
+                // The lock is released at the end of this statement, before
+                // the waker is dropped (see `poll_at`).
+                let removed = armed().wakers.remove(&(deadline, self.id));
+                drop(removed);
             }
         }
 
@@ -556,6 +564,49 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    /// A task that owns a `Sleep`: dropping its last waker drops the sleep.
+    struct Owner(std::sync::Mutex<Option<Sleep>>);
+
+    impl std::task::Wake for Owner {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+
+    /// Arms a sleep with a waker that is the last reference to a task owning
+    /// another armed sleep.
+    fn armed_with_owner_waker() -> Sleep {
+        let mut owned = Sleep::until(Instant::now() + Duration::from_secs(60));
+        assert!(poll_once(&mut owned).is_pending());
+        let waker = std::task::Waker::from(std::sync::Arc::new(Owner(std::sync::Mutex::new(
+            Some(owned),
+        ))));
+        let mut sleep = Sleep::until(Instant::now() + Duration::from_secs(60));
+        assert!(
+            Pin::new(&mut sleep)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        sleep
+    }
+
+    #[test]
+    fn dropping_the_last_waker_of_a_task_holding_a_sleep_does_not_deadlock() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Re-armed: the old entry's waker is dropped.
+            let mut sleep = armed_with_owner_waker();
+            sleep.reset(Instant::now() + Duration::from_secs(30));
+            // Polled by another task: the stored waker is replaced.
+            let mut sleep = armed_with_owner_waker();
+            assert!(poll_once(&mut sleep).is_pending());
+            // Dropped while armed.
+            drop(armed_with_owner_waker());
+            done.send(()).unwrap();
+        });
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the timer's lock was taken twice");
     }
 
     /// Names of this process's threads, from `/proc/self/task/*/comm`.
