@@ -15,10 +15,12 @@ use futures::{
 use futures_timer::Delay;
 use serde_json::{Value, json};
 use std::{
+    cell::{Cell, RefCell},
     convert::Infallible,
     future::Future,
     pin::Pin,
     process::ExitCode,
+    rc::Rc,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -97,19 +99,18 @@ impl Kind {
     }
 }
 
-/// One call's future, timing each of its polls and the whole call (from its
-/// first poll to its answer).
+/// One call's future, timing each of its polls (into `polls`) and the whole
+/// call (from its first poll to its answer).
 struct Timed<F> {
     inner: Pin<Box<F>>,
     first_poll: Option<Instant>,
-    worst_poll: Duration,
+    polls: Rc<RefCell<Vec<Duration>>>,
 }
 
-/// What [`Timed`] measured.
+/// A call's output and how long it took.
 struct Measured<T> {
     output: T,
     latency: Duration,
-    worst_poll: Duration,
 }
 
 impl<F: Future> Future for Timed<F> {
@@ -119,13 +120,30 @@ impl<F: Future> Future for Timed<F> {
         let started = Instant::now();
         let first_poll = *self.first_poll.get_or_insert(started);
         let result = self.inner.as_mut().poll(cx);
-        self.worst_poll = self.worst_poll.max(started.elapsed());
+        self.polls.borrow_mut().push(started.elapsed());
         result.map(|output| Measured {
             output,
             latency: first_poll.elapsed(),
-            worst_poll: self.worst_poll,
         })
     }
+}
+
+/// CPU time (user + system) of this process, from /proc/self/stat; zero elsewhere.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name (in parentheses): the state, then utime and
+    // stime as the 12th and 13th fields, in ticks of 10 ms (USER_HZ = 100).
+    let after = stat
+        .rfind(')')
+        .and_then(|i| stat.get(i + 2..))
+        .unwrap_or("");
+    let ticks: u64 = after
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// A `kB` field of /proc/self/status (VmRSS, VmHWM), in MiB; 0 elsewhere.
@@ -149,7 +167,7 @@ fn threads() -> u64 {
 }
 
 /// Reads the thread count every 10 ms, on the executor's thread, forever.
-async fn sample_threads(peak: &std::cell::Cell<u64>) -> Infallible {
+async fn sample_threads(peak: &Cell<u64>) -> Infallible {
     loop {
         peak.set(peak.get().max(threads()));
         Delay::new(Duration::from_millis(10)).await;
@@ -209,7 +227,9 @@ fn main() -> ExitCode {
     }
     notified.store(0, Ordering::Relaxed);
 
-    let peak_threads = std::cell::Cell::new(threads());
+    let peak_threads = Cell::new(threads());
+    let polls = Rc::new(RefCell::new(Vec::new()));
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let calls = stream::iter(0..args.calls)
         .map(|i| {
@@ -225,7 +245,7 @@ fn main() -> ExitCode {
                     }
                 }),
                 first_poll: None,
-                worst_poll: Duration::ZERO,
+                polls: Rc::clone(&polls),
             }
         })
         .buffer_unordered(args.concurrency)
@@ -238,15 +258,13 @@ fn main() -> ExitCode {
         Either::Right((never, _)) => match never {},
     };
     let wall = started.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu_before);
     let peak_threads = peak_threads.get().max(threads());
 
     let mut latencies: Vec<Duration> = results.iter().map(|m| m.latency).collect();
     latencies.sort_unstable();
-    let worst_poll = results
-        .iter()
-        .map(|m| m.worst_poll)
-        .max()
-        .unwrap_or_default();
+    let mut polls = polls.take();
+    polls.sort_unstable();
     let failures: Vec<&String> = results
         .iter()
         .filter_map(|m| m.output.as_ref().err())
@@ -258,11 +276,12 @@ fn main() -> ExitCode {
         args.calls, args.concurrency, SIEVE.0, NOTIFICATIONS
     );
     println!(
-        "  answered: {} of {} in {:.2?} = {:.0} calls/s; notifications handled: {}",
+        "  answered: {} of {} in {:.2?} = {:.0} calls/s, using {:.2?} of CPU; notifications handled: {}",
         results.len() - failures.len(),
         args.calls,
         wall,
         args.calls as f64 / wall.as_secs_f64(),
+        cpu,
         notified.load(Ordering::Relaxed)
     );
     println!(
@@ -272,8 +291,13 @@ fn main() -> ExitCode {
         latencies.last().copied().unwrap_or_default()
     );
     println!(
-        "  worst single poll: {worst_poll:.2?} (fuel slice {} units)",
-        Limits::DEFAULT_FUEL_SLICE
+        "  one poll of a call (fuel slice {} units): p50 {:.1?}, p99 {:.1?}, p99.9 {:.1?}, worst {:.2?} over {} polls",
+        Limits::DEFAULT_FUEL_SLICE,
+        percentile(&polls, 0.50),
+        percentile(&polls, 0.99),
+        percentile(&polls, 0.999),
+        polls.last().copied().unwrap_or_default(),
+        polls.len()
     );
     println!(
         "  threads: {threads_before} before the first call, peak {peak_threads} \

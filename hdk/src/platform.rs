@@ -567,7 +567,9 @@ mod tests {
     }
 
     /// A task that owns a `Sleep`: dropping its last waker drops the sleep.
-    struct Owner(std::sync::Mutex<Option<Sleep>>);
+    struct Owner {
+        _sleep: Sleep,
+    }
 
     impl std::task::Wake for Owner {
         fn wake(self: std::sync::Arc<Self>) {}
@@ -578,9 +580,7 @@ mod tests {
     fn armed_with_owner_waker() -> Sleep {
         let mut owned = Sleep::until(Instant::now() + Duration::from_secs(60));
         assert!(poll_once(&mut owned).is_pending());
-        let waker = std::task::Waker::from(std::sync::Arc::new(Owner(std::sync::Mutex::new(
-            Some(owned),
-        ))));
+        let waker = std::task::Waker::from(std::sync::Arc::new(Owner { _sleep: owned }));
         let mut sleep = Sleep::until(Instant::now() + Duration::from_secs(60));
         assert!(
             Pin::new(&mut sleep)
