@@ -308,24 +308,27 @@ impl Call {
     /// Arms the timer for the earlier of `wake` and the call's deadline, and
     /// says whether it has already passed. The timer is kept while the
     /// instant stays the same.
-    fn wait_until(&mut self, wake: Option<Instant>, cx: &mut Context<'_>) -> Wait {
+    fn wait_until(&mut self, wake: Option<Instant>, cx: &mut Context<'_>) -> Result<Wait, Error> {
         let target = match (wake, self.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         let Some(target) = target else {
             self.timer = None;
-            return Wait::Pending;
+            return Ok(Wait::Pending);
         };
-        if self.timer.as_ref().is_none_or(|t| t.deadline() != target) {
-            self.timer = Some(Sleep::until(target));
+        match &mut self.timer {
+            Some(timer) if timer.deadline() != target => timer.reset(target),
+            Some(_) => {}
+            None => self.timer = Some(Sleep::until(target)),
         }
         match self.timer.as_mut().map(|t| Pin::new(t).poll(cx)) {
-            Some(Poll::Ready(())) => {
+            Some(Poll::Ready(Ok(()))) => {
                 self.timer = None;
-                Wait::Again
+                Ok(Wait::Again)
             }
-            _ => Wait::Pending,
+            Some(Poll::Ready(Err(source))) => Err(Error::Timer { source }),
+            _ => Ok(Wait::Pending),
         }
     }
 
@@ -353,15 +356,15 @@ impl Call {
                     });
                 }
                 let wake = deadline.map(|d| self.guest_instant(d));
-                Ok(self.wait_until(wake, cx))
+                self.wait_until(wake, cx)
             }
             Blocked::Sleep { deadline } => {
                 let wake = self.guest_instant(deadline);
-                Ok(self.wait_until(Some(wake), cx))
+                self.wait_until(Some(wake), cx)
             }
             // Output left in the pipe for the notifications to catch up:
             // wait for them (they wake this task) or the deadline.
-            Blocked::Output { .. } if self.output_waiting() => Ok(self.wait_until(None, cx)),
+            Blocked::Output { .. } if self.output_waiting() => self.wait_until(None, cx),
             // The pipes were emptied after the step, so there is room again.
             _ => Ok(Wait::Again),
         }
@@ -407,7 +410,7 @@ impl Call {
                     return Poll::Ready(self.answer.take().unwrap_or_else(|| Err(finished())));
                 }
                 // Wait for the handlers, but not past the deadline.
-                return match self.wait_until(None, cx) {
+                return match self.wait_until(None, cx)? {
                     Wait::Again => continue,
                     Wait::Pending => Poll::Pending,
                 };

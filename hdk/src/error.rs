@@ -163,6 +163,13 @@ pub enum Error {
         /// What wasmi said.
         reason: String,
     },
+    /// A waiting call could not arm its timer: natively, the OS refused to
+    /// start the one timer thread all calls share (at its thread limit, say).
+    #[error("cannot arm a timer for the call: {source}")]
+    Timer {
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 fn tail(stderr: &[String]) -> String {
