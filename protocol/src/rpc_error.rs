@@ -110,7 +110,10 @@ impl RpcError {
         self.data.as_deref()
     }
 
-    /// Takes the error object of a message apart, keeping `data` verbatim.
+    /// Takes the error object of a message apart, keeping code, message and
+    /// `data` verbatim. (`ErrorObjectOwned` is itself a `std::error::Error`,
+    /// so `RpcError::from` would accept it too, as an internal error: use
+    /// this instead.)
     pub fn from_object(error: ErrorObjectOwned) -> Self {
         Self {
             code: error.code(),
