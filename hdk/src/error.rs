@@ -507,6 +507,14 @@ mod tests {
     }
 
     #[test]
+    fn errors_are_small_and_travel_between_threads() {
+        fn send_sync_static<T: Send + Sync + 'static>() {}
+        send_sync_static::<Error>();
+        assert_eq!(size_of::<Error>(), size_of::<usize>());
+        assert_eq!(size_of::<Result<(), Error>>(), size_of::<usize>());
+    }
+
+    #[test]
     fn a_plugin_error_shows_its_data_but_not_stderr() {
         let data = RawValue::from_string(r#""nope""#.into()).unwrap();
         let error = Error::from(ErrorKind::Plugin {
