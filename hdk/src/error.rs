@@ -1,6 +1,7 @@
 //! The errors of the host kit: [`Error`] (what failed, where, and what the
 //! plugin wrote to stderr) and [`ErrorKind`] (what failed).
 
+use crate::text::escape;
 use serde_json::value::RawValue;
 use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
@@ -9,8 +10,9 @@ use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 /// [`Error::kind`] says what failed; match on it, not on messages. An error
 /// of a call also names the plugin and the method ([`Error::plugin`],
 /// [`Error::method`]) and carries the last lines the plugin wrote to stderr
-/// ([`Error::stderr`]). Its message puts the most useful of them first: for a
-/// Rust panic, the panic message itself.
+/// ([`Error::stderr`]). Its message, one line, puts the most useful of them
+/// first (for a Rust panic, the panic message itself) and escapes what the
+/// plugin wrote ([`crate::text::escape`]); the fields keep it as it was.
 ///
 /// ```
 /// # futures::executor::block_on(async {
@@ -338,23 +340,30 @@ impl fmt::Debug for Error {
     }
 }
 
+/// One line: the plugin and the method, what failed, and the most useful
+/// stderr line; the plugin's text in it escaped ([`crate::text::escape`]).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
         match (self.plugin(), self.method()) {
-            (Some(plugin), Some(method)) => write!(f, "plugin `{plugin}`, method `{method}`: ")?,
-            (Some(plugin), None) => write!(f, "plugin `{plugin}`: ")?,
+            (Some(plugin), Some(method)) => {
+                text = format!("plugin `{plugin}`, method `{method}`: ");
+            }
+            (Some(plugin), None) => text = format!("plugin `{plugin}`: "),
             _ => {}
         }
         let kind = self.kind();
         let summary = self.stderr_summary().filter(|_| kind.guest_failed());
-        match (kind, summary) {
+        let what = match (kind, summary) {
             // A panic says what went wrong; the trap it ends with does not.
             (ErrorKind::Trap { trap, .. }, Some(panic)) if panic.starts_with(PANICKED) => {
-                write!(f, "the plugin {panic} (trap: {trap})")
+                format!("the plugin {panic} (trap: {trap})")
             }
-            (kind, Some(line)) => write!(f, "{kind} (stderr: {line})"),
-            (kind, None) => write!(f, "{kind}"),
-        }
+            (kind, Some(line)) => format!("{kind} (stderr: {line})"),
+            (kind, None) => kind.to_string(),
+        };
+        text.push_str(&what);
+        f.write_str(&escape(&text))
     }
 }
 
@@ -512,6 +521,24 @@ mod tests {
         send_sync_static::<Error>();
         assert_eq!(size_of::<Error>(), size_of::<usize>());
         assert_eq!(size_of::<Result<(), Error>>(), size_of::<usize>());
+    }
+
+    #[test]
+    fn the_message_escapes_what_the_plugin_wrote() {
+        let error = Error::from(ErrorKind::Plugin {
+            code: 1,
+            message: "fine\r\x1b[2Kforged".into(),
+            data: None,
+        })
+        .in_call(&Arc::from("p"), "m");
+        assert_eq!(
+            error.to_string(),
+            "plugin `p`, method `m`: the plugin returned error 1: fine\\r\\x1b[2Kforged"
+        );
+        let ErrorKind::Plugin { message, .. } = error.kind() else {
+            unreachable!()
+        };
+        assert_eq!(message, "fine\r\x1b[2Kforged");
     }
 
     #[test]

@@ -69,6 +69,7 @@ mod limits;
 mod log;
 mod platform;
 mod plugin;
+pub mod text;
 
 pub use error::{Error, ErrorKind};
 pub use host::{HostContext, HostMethods};

@@ -1,12 +1,12 @@
 //! Where a plugin's stderr lines go when the embedder chooses no logger.
 
-use std::borrow::Cow;
+use crate::text::escape;
 
 /// The default logger: each line to `tracing` (info level, target
 /// `wasplug::plugin`, field `plugin`) when a subscriber is in effect for the
 /// thread; otherwise `[plugin] line` on the process's stderr natively, and
-/// `console.info` in a browser, so that no line vanishes unseen. Control
-/// characters are escaped (`\u{1b}`), so a plugin cannot forge terminal
+/// `console.info` in a browser, so that no line vanishes unseen. Unsafe
+/// characters are escaped ([`escape`]), so a plugin cannot forge terminal
 /// output.
 pub(crate) fn default_logger(plugin: &str, line: &str) {
     let has_subscriber = tracing::dispatcher::get_default(|dispatch| {
@@ -41,35 +41,4 @@ fn fallback(text: &str) {
         fn console_info(text: &str);
     }
     console_info(text);
-}
-
-/// `text` with every control character escaped as Rust writes it (`\n`,
-/// `\u{1b}`); other text, backslashes and quotes included, unchanged.
-pub(crate) fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped_and_the_rest_kept() {
-        assert_eq!(escape("plain \"text\" \\ ✓"), "plain \"text\" \\ ✓");
-        assert_eq!(
-            escape("a\rb\x1b[2Kc\u{9b}d\te"),
-            "a\\rb\\u{1b}[2Kc\\u{9b}d\\te"
-        );
-    }
 }

@@ -128,7 +128,10 @@ fn a_module_with_two_memories_is_refused_when_it_loads() {
     )
     .build()
     .unwrap_err();
-    assert!(matches!(error.kind(), ErrorKind::InvalidModule { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind(), ErrorKind::InvalidModule { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -142,7 +145,10 @@ fn tables_count_toward_the_memory_limit() {
         big_table,
         Limits::default().with_memory(Some(4 << 20)),
     ));
-    assert!(matches!(error.kind(), ErrorKind::MemoryLimit { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind(), ErrorKind::MemoryLimit { .. }),
+        "{error:?}"
+    );
     // Growing a table past it at run time is refused too (table.grow
     // returns -1, and this guest traps on that).
     let grows = r#"(module
@@ -155,7 +161,10 @@ fn tables_count_toward_the_memory_limit() {
         grows,
         Limits::default().with_memory(Some(4 << 20)),
     ));
-    assert!(matches!(error.kind(), ErrorKind::MemoryLimit { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind(), ErrorKind::MemoryLimit { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -261,6 +270,9 @@ fn a_notification_handler_that_never_finishes_times_out() {
     let started = Instant::now();
     let error =
         futures::executor::block_on(plugin.call("notify", serde_json::json!([1]))).unwrap_err();
-    assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind(), ErrorKind::Timeout { .. }),
+        "{error:?}"
+    );
     assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
 }

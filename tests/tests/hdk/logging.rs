@@ -102,7 +102,7 @@ fn plugin_lines_go_to_stderr_without_a_subscriber() {
         [
             "[chatty] log line 0",
             "[chatty] log line 1",
-            r"[control_log] evil\u{1b}[2K\rforged",
+            r"[control_log] evil\x1b[2K\rforged",
         ],
         "{stderr}"
     );
