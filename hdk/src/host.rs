@@ -1,7 +1,10 @@
 //! Host methods: what a plugin may call on the host.
 
 use crate::platform::{BoxFuture, MaybeSend, MaybeSync};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{
+    Serialize,
+    de::{DeserializeOwned, IgnoredAny},
+};
 use std::{any::TypeId, collections::HashMap, future::Future, sync::Arc};
 use wasplug_protocol::{ErrorObjectOwned, RawValue, RpcError, parse_params};
 
@@ -59,7 +62,8 @@ type NotifyFn<S> = dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<()
 /// The plugin calling a method the host does not have gets `-32601` "host
 /// method not found"; params that do not deserialize answer `-32602`, and
 /// so do params holding an integer beyond 64 bits, which `P` would receive
-/// rounded — unless `P` is `Box<RawValue>`, which takes the params verbatim.
+/// rounded — unless `P` is `Box<RawValue>` or `Option<Box<RawValue>>`, which
+/// take the params verbatim (or `serde::de::IgnoredAny`).
 ///
 /// ```
 /// use serde_json::Value;
@@ -175,9 +179,9 @@ impl<S: Send + Sync + 'static> HostMethods<S> {
 
 /// Deserializes params as [`parse_params`] does, and refuses (`-32602`)
 /// params holding an integer beyond 64 bits, which `P` would get rounded —
-/// unless `P` is `Box<RawValue>`, which keeps them verbatim.
+/// unless `P` keeps them verbatim or ignores them ([`takes_params_verbatim`]).
 fn exact_params<P: DeserializeOwned + 'static>(params: Option<&RawValue>) -> Result<P, RpcError> {
-    if TypeId::of::<P>() != TypeId::of::<Box<RawValue>>()
+    if !takes_params_verbatim::<P>()
         && let Some(number) = params.and_then(|p| crate::exact::first_inexact_integer(p.get()))
     {
         return Err(RpcError::from_object(
@@ -189,6 +193,17 @@ fn exact_params<P: DeserializeOwned + 'static>(params: Option<&RawValue>) -> Res
         ));
     }
     parse_params(params)
+}
+
+/// Whether params deserialized into `P` keep every number as written
+/// (`Box<RawValue>`, `Option<Box<RawValue>>`) or look at none
+/// ([`IgnoredAny`]). Any other type may hold a number as an `f64`, so the
+/// router refuses params it would have to round.
+fn takes_params_verbatim<P: 'static>() -> bool {
+    let ty = TypeId::of::<P>();
+    ty == TypeId::of::<Box<RawValue>>()
+        || ty == TypeId::of::<Option<Box<RawValue>>>()
+        || ty == TypeId::of::<IgnoredAny>()
 }
 
 /// A type-erased router, as a [`crate::Plugin`] keeps it.
@@ -269,6 +284,9 @@ mod tests {
         assert_eq!(error.code(), wasplug_protocol::codes::INVALID_PARAMS);
         let raw = exact_params::<Box<RawValue>>(Some(&big)).unwrap();
         assert_eq!(raw.get(), "[18446744073709551617]");
+        let raw = exact_params::<Option<Box<RawValue>>>(Some(&big)).unwrap();
+        assert_eq!(raw.unwrap().get(), "[18446744073709551617]");
+        exact_params::<IgnoredAny>(Some(&big)).unwrap();
         let fine = RawValue::from_string("[18446744073709551615]".into()).unwrap();
         assert_eq!(exact_params::<u64>(Some(&fine)).unwrap(), u64::MAX);
     }
