@@ -15,7 +15,7 @@ use std::{
     path::{Path, PathBuf},
     process::ExitCode,
 };
-use wasplug_hdk::{Error, HostMethods, Limits, Plugin, RawValue};
+use wasplug_hdk::{ErrorKind, HostMethods, Limits, Plugin, RawValue};
 use wasplug_protocol::{DISCOVER_METHOD, Discover};
 
 /// What `wasplug call --help` adds after the options.
@@ -185,12 +185,12 @@ fn load(path: &Path, limits: &LimitArgs, level: LogLevel, method: &str) -> anyho
         .host_methods(host_methods(&stderr, level))
         .logger(logger(&stderr, level))
         .build()
-        .map_err(|error| match error {
-            Error::InvalidModule { reason } => {
-                anyhow!(explain::invalid_module(&shown_name, &bytes, &reason))
+        .map_err(|error| match error.kind() {
+            ErrorKind::InvalidModule { reason } => {
+                anyhow!(explain::invalid_module(&shown_name, &bytes, reason))
             }
-            other => anyhow!(explain::explain(
-                &other,
+            _ => anyhow!(explain::explain(
+                &error,
                 &shown_name,
                 method,
                 level.shows_plugin_logs()

@@ -11,7 +11,7 @@ use std::{
     borrow::Cow,
     time::{SystemTime, UNIX_EPOCH},
 };
-use wasplug_hdk::{ErrorObjectOwned, HostContext, HostMethods, RawValue};
+use wasplug_hdk::{HostContext, HostMethods, RawValue};
 
 /// What `wasplug call --help` says about them.
 pub(crate) const HELP: &str = "\
@@ -59,9 +59,7 @@ pub(crate) fn builtin(stderr: Stderr, show_logs: bool) -> HostMethods<Builtin> {
     HostMethods::new(Builtin { stderr, show_logs })
         .method(
             "echo",
-            |_: HostContext<Builtin>, params: Option<Box<RawValue>>| async move {
-                Ok::<_, ErrorObjectOwned>(params)
-            },
+            |_: HostContext<Builtin>, params: Option<Box<RawValue>>| async move { Ok(params) },
         )
         .method(
             "time",
@@ -69,16 +67,14 @@ pub(crate) fn builtin(stderr: Stderr, show_logs: bool) -> HostMethods<Builtin> {
                 let since_epoch = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default();
-                Ok::<_, ErrorObjectOwned>(
-                    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
-                )
+                Ok(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
             },
         )
         .method(
             "log",
             |ctx: HostContext<Builtin>, message: Option<Box<RawValue>>| async move {
                 log(&ctx, message.as_deref());
-                Ok::<_, ErrorObjectOwned>(())
+                Ok(())
             },
         )
         .notification(

@@ -28,7 +28,7 @@ use std::{
     task::{Context, Poll},
     time::{Duration, Instant},
 };
-use wasplug_hdk::{ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{HostContext, HostMethods, Limits, Plugin};
 
 const USAGE: &str = "usage: load [--calls N (default 10000)] [--concurrency N (default 2000)]";
 
@@ -197,7 +197,7 @@ fn main() -> ExitCode {
             |_: HostContext<Arc<AtomicU64>>, (ms,): (u64,)| async move {
                 // One timer thread for all waits (futures-timer), not one each.
                 Delay::new(Duration::from_millis(ms)).await;
-                Ok::<_, ErrorObjectOwned>(ms)
+                Ok(ms)
             },
         )
         .notification(

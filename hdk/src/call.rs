@@ -2,7 +2,7 @@
 //! inside a future's `poll`.
 
 use crate::{
-    Error,
+    Error, ErrorKind,
     platform::{BoxFuture, Sleep, yield_now},
     plugin::Shared,
 };
@@ -126,7 +126,7 @@ pub(crate) struct Call {
     /// more is suspended until they have run.
     notifications: VecDeque<BoxFuture<()>>,
     /// The answer, once it came, while notifications still run.
-    answer: Option<Result<Box<RawValue>, Error>>,
+    answer: Option<Result<Box<RawValue>, ErrorKind>>,
     timer: Option<Sleep>,
     deadline: Option<Instant>,
     /// The last guest deadline (ns on its clock) and the host instant it was
@@ -142,7 +142,7 @@ impl Call {
         shared: Arc<Shared>,
         method: &str,
         params: Option<&RawValue>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, ErrorKind> {
         let limits = &shared.limits;
         let config = PeerConfig::default()
             .with_max_line(limits.max_line())
@@ -151,7 +151,7 @@ impl Call {
         let mut peer = Peer::new(config);
         let (_, line) = peer
             .request_raw(method, params)
-            .map_err(|e| Error::Engine {
+            .map_err(|e| ErrorKind::Engine {
                 reason: format!("cannot build the request: {e}"),
             })?;
         let wasi = WasiCtx::builder()
@@ -185,24 +185,21 @@ impl Call {
     }
 
     /// The error for how the guest ended without answering.
-    fn end_error(&mut self, end: End) -> Error {
-        self.stderr_flush();
-        let stderr = self.stderr.last_lines();
+    fn end_error(&mut self, end: End) -> ErrorKind {
         match end {
-            End::Exit(status) => Error::ExitWithoutAnswer { status, stderr },
-            End::Signal(signal) => Error::Signal { signal, stderr },
-            End::OutOfFuel { limit } => Error::OutOfFuel { limit },
-            End::MemoryLimit { limit } => Error::MemoryLimit { limit, stderr },
-            End::NoMemory => Error::MissingExport {
+            End::Exit(status) => ErrorKind::ExitWithoutAnswer { status },
+            End::Signal(signal) => ErrorKind::Signal { signal },
+            End::OutOfFuel { limit } => ErrorKind::OutOfFuel { limit },
+            End::MemoryLimit { limit } => ErrorKind::MemoryLimit { limit },
+            End::NoMemory => ErrorKind::MissingExport {
                 name: "memory",
                 expected: "a linear memory",
             },
-            End::Trap { message, code } => Error::Trap {
+            End::Trap { message, code } => ErrorKind::Trap {
                 trap: message,
                 code,
-                stderr,
             },
-            other => Error::Engine {
+            other => ErrorKind::Engine {
                 reason: format!("the guest ended: {other:?}"),
             },
         }
@@ -224,7 +221,7 @@ impl Call {
     /// Takes what the guest wrote: stderr to the logger, stdout through the
     /// framer and the peer, as long as the notification queue has room.
     /// Returns the answer once it is there.
-    fn drain(&mut self) -> Result<Option<Result<Box<RawValue>, ErrorObjectOwned>>, Error> {
+    fn drain(&mut self) -> Result<Option<Result<Box<RawValue>, ErrorObjectOwned>>, ErrorKind> {
         let wasi = self.guest.wasi_mut();
         if !wasi.stderr().is_empty() {
             let bytes = wasi.stderr_mut().take();
@@ -251,7 +248,7 @@ impl Call {
             match self
                 .peer
                 .handle_line(&line)
-                .map_err(|source| Error::Protocol { source })?
+                .map_err(|source| ErrorKind::Protocol { source })?
             {
                 Event::Response { result, .. } => return Ok(Some(result)),
                 Event::Request { id, method, params } => {
@@ -275,10 +272,10 @@ impl Call {
         id: RequestId,
         method: &str,
         params: Option<Box<RawValue>>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ErrorKind> {
         let limit = self.shared.limits.host_calls();
         if self.host_calls.len() >= limit {
-            return Err(Error::TooManyHostCalls { limit });
+            return Err(ErrorKind::TooManyHostCalls { limit });
         }
         let reply = self.shared.router.call(&self.shared.name, method, params);
         self.host_calls
@@ -291,7 +288,7 @@ impl Call {
         &mut self,
         id: &RequestId,
         result: &Result<Box<RawValue>, ErrorObjectOwned>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ErrorKind> {
         let line = match result {
             Ok(value) => self.peer.respond_raw(id, value),
             Err(error) => self.peer.respond_err(id, error),
@@ -299,7 +296,7 @@ impl Call {
         let limit = self.shared.limits.max_input();
         let stdin = self.guest.wasi_mut().stdin_mut();
         if stdin.len().saturating_add(line.len()) > limit {
-            return Err(Error::InputLimit { limit });
+            return Err(ErrorKind::InputLimit { limit });
         }
         stdin.push(line.as_bytes());
         Ok(())
@@ -308,7 +305,11 @@ impl Call {
     /// Arms the timer for the earlier of `wake` and the call's deadline, and
     /// says whether it has already passed. The timer is kept while the
     /// instant stays the same.
-    fn wait_until(&mut self, wake: Option<Instant>, cx: &mut Context<'_>) -> Result<Wait, Error> {
+    fn wait_until(
+        &mut self,
+        wake: Option<Instant>,
+        cx: &mut Context<'_>,
+    ) -> Result<Wait, ErrorKind> {
         let target = match (wake, self.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -327,7 +328,7 @@ impl Call {
                 self.timer = None;
                 Ok(Wait::Again)
             }
-            Some(Poll::Ready(Err(source))) => Err(Error::Timer { source }),
+            Some(Poll::Ready(Err(source))) => Err(ErrorKind::Timer { source }),
             _ => Ok(Wait::Pending),
         }
     }
@@ -346,14 +347,11 @@ impl Call {
         at
     }
 
-    fn wait(&mut self, blocked: Blocked, cx: &mut Context<'_>) -> Result<Wait, Error> {
+    fn wait(&mut self, blocked: Blocked, cx: &mut Context<'_>) -> Result<Wait, ErrorKind> {
         match blocked {
             Blocked::Input { deadline } => {
                 if self.host_calls.is_empty() && deadline.is_none() && !self.output_waiting() {
-                    self.stderr_flush();
-                    return Err(Error::Deadlock {
-                        stderr: self.stderr.last_lines(),
-                    });
+                    return Err(ErrorKind::Deadlock);
                 }
                 let wake = deadline.map(|d| self.guest_instant(d));
                 self.wait_until(wake, cx)
@@ -372,7 +370,7 @@ impl Call {
 
     /// Polls the host calls in flight and writes the answers that are ready
     /// to the guest's stdin; says whether there were any.
-    fn poll_host_calls(&mut self, cx: &mut Context<'_>) -> Result<bool, Error> {
+    fn poll_host_calls(&mut self, cx: &mut Context<'_>) -> Result<bool, ErrorKind> {
         let mut delivered = false;
         while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
             self.deliver(&id, &result)?;
@@ -395,14 +393,14 @@ impl Call {
         finished
     }
 
-    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<RawValue>, Error>> {
+    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<RawValue>, ErrorKind>> {
         let mut steps = 0u32;
         loop {
             if let Some(deadline) = self.deadline
                 && Instant::now() >= deadline
                 && let Some(limit) = self.shared.limits.timeout()
             {
-                return Poll::Ready(Err(Error::Timeout { limit }));
+                return Poll::Ready(Err(ErrorKind::Timeout { limit }));
             }
             self.run_notifications(cx);
             if self.answer.is_some() {
@@ -455,29 +453,26 @@ impl Call {
     }
 }
 
-fn finished() -> Error {
-    Error::Engine {
+fn finished() -> ErrorKind {
+    ErrorKind::Engine {
         reason: "the call was polled after it finished".into(),
     }
 }
 
-fn frame_error(error: FrameError) -> Error {
+fn frame_error(error: FrameError) -> ErrorKind {
     match error {
-        FrameError::LineTooLong { limit } => Error::LineTooLong { limit },
-        other => Error::Protocol {
+        FrameError::LineTooLong { limit } => ErrorKind::LineTooLong { limit },
+        other => ErrorKind::Protocol {
             source: other.into(),
         },
     }
 }
 
-fn plugin_error(error: ErrorObjectOwned) -> Error {
-    let data = error
-        .data()
-        .and_then(|raw| serde_json::from_str(raw.get()).ok());
-    Error::Plugin {
+fn plugin_error(error: ErrorObjectOwned) -> ErrorKind {
+    ErrorKind::Plugin {
         code: error.code(),
         message: error.message().to_owned(),
-        data,
+        data: error.data().map(ToOwned::to_owned),
     }
 }
 
@@ -486,7 +481,11 @@ impl Future for Call {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let result = this.drive(cx);
+        // Every error of the call carries the plugin's last stderr lines.
+        let result = this.drive(cx).map_err(|kind| {
+            this.stderr_flush();
+            Error::from(kind).with_stderr(this.stderr.last_lines())
+        });
         if result.is_ready() {
             this.guest_over = true;
             this.host_calls.clear();

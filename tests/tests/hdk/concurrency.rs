@@ -1,14 +1,14 @@
 //! Many calls on one thread: all finish, and compute-heavy calls interleave.
 
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::{
     future::Future,
     pin::Pin,
     sync::{Arc, Mutex},
     task::{Context, Poll},
 };
-use wasplug_hdk::Limits;
+use wasplug_hdk::{Limits, RawValue};
 use wasplug_tests::host::{on_each_executor, test_plugin, test_plugin_builder};
 
 #[test]
@@ -104,5 +104,31 @@ fn two_cpu_heavy_calls_on_one_thread_interleave() {
             slices("a"),
             slices("b")
         );
+    });
+}
+
+/// A call future borrows nothing: it is spawned on tokio after the plugin
+/// handle, the method name and the params it was made from are gone.
+#[test]
+fn call_futures_are_static_and_spawn_on_tokio() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (typed, value, raw) = {
+            let plugin = test_plugin();
+            let method = String::from("echo");
+            let params = [1u64, 2];
+            let typed = tokio::spawn(plugin.call_typed::<_, Vec<u64>>(&method, &params[..]));
+            let value = tokio::spawn(plugin.call("ping", Value::Null));
+            let raw_params = RawValue::from_string("[3]".to_owned()).unwrap();
+            let raw = tokio::spawn(plugin.call_raw(&method, Some(raw_params)));
+            (typed, value, raw)
+        };
+        assert_eq!(typed.await.unwrap().unwrap(), [1, 2]);
+        assert_eq!(value.await.unwrap().unwrap(), "pong");
+        assert_eq!(raw.await.unwrap().unwrap().get(), "[3]");
     });
 }

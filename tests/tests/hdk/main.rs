@@ -10,3 +10,4 @@ mod host_calls;
 mod hostile;
 mod logging;
 mod methods;
+mod numbers;
