@@ -1,6 +1,8 @@
 //! The bodies of the host kit's fuzz targets, shared by `cargo fuzz`
 //! (`hdk/fuzz/`, which includes this file) and the property tests that run
-//! in the normal test suite (`tests/tests/hdk/fuzz_props.rs`).
+//! in the normal test suite (`tests/tests/hdk/fuzz_props.rs`). The unit
+//! tests below run the protocol's target body too
+//! (`protocol/fuzz/peer_lines.rs`) as property tests.
 //!
 //! - [`stdout_bytes`]: arbitrary bytes become the plugin's stdout — a tiny
 //!   module writes them, in chunks of a chosen size, then ends in a chosen
@@ -127,7 +129,8 @@ pub fn stdout_bytes(data: &[u8]) {
     let bytes = input.0;
 
     let limits = Limits::default()
-        .with_fuel(Some(5_000_000))
+        // Enough for 4 KiB of one-byte writes; a spinning guest runs out soon.
+        .with_fuel(Some(1_000_000))
         .with_timeout(Some(Duration::from_secs(20)))
         .with_memory(Some(16 << 20))
         .with_max_line(max_line)
@@ -267,5 +270,66 @@ pub fn smith_module(data: &[u8]) {
             "took {:?}: {outcome:?}",
             started.elapsed()
         );
+    }
+}
+
+/// The protocol target's body (`protocol/fuzz/`), for the tests below.
+#[cfg(test)]
+#[path = "../../protocol/fuzz/peer_lines.rs"]
+mod peer_lines;
+
+#[cfg(test)]
+mod tests {
+    use super::peer_lines::peer_lines;
+    use proptest::{collection::vec, prelude::*};
+
+    /// One line a peer might read: messages of every kind (ids that may be
+    /// pending, params nested to a chosen depth), near misses and garbage.
+    fn line() -> impl Strategy<Value = String> {
+        let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        prop_oneof![
+            (0u64..5, 0usize..10).prop_map(move |(id, depth)| format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"m","params":[{}]}}"#,
+                nested(depth)
+            )),
+            "[a-z\\\\\"]{0,4}".prop_map(|s| format!(
+                r#"{{"jsonrpc":"2.0","id":"{s}","method":"{s}","params":{{"{s}":null}}}}"#
+            )),
+            (0usize..10).prop_map(move |depth| format!(
+                "{{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":[\r{}]}}",
+                nested(depth)
+            )),
+            (0u64..5, 0usize..10).prop_map(move |(id, depth)| format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"result":{}}}"#,
+                nested(depth)
+            )),
+            (0u64..5, any::<i32>(), prop::sample::select(&["1e400", r#"{"k":[1]}"#][..])).prop_map(
+                |(id, code, data)| format!(
+                    r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":"no","data":{data}}}}}"#
+                )
+            ),
+            Just(r#"[{"jsonrpc":"2.0","id":1,"result":1}]"#.to_owned()),
+            Just(r#"{"jsonrpc":"2.0","id":1,"id":2,"result":1}"#.to_owned()),
+            Just(r#"{"jsonrpc":"1.0","id":3,"method":"m"}"#.to_owned()),
+            r#"[\[\]{}":,0-9a-z \\]{0,40}"#,
+            vec(any::<u8>(), 0..24).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn peer_lines_on_arbitrary_bytes(data in vec(any::<u8>(), 0..512)) {
+            peer_lines(&data);
+        }
+
+        #[test]
+        fn peer_lines_on_json_rpc_lines(
+            header in vec(any::<u8>(), 4),
+            lines in vec(line(), 0..8),
+            crlf in any::<bool>(),
+        ) {
+            let body = lines.join(if crlf { "\r\n" } else { "\n" }) + "\n";
+            peer_lines(&[header, body.into_bytes()].concat());
+        }
     }
 }

@@ -6,8 +6,9 @@
 //! and panics when the host refuses it wrongly, fails with an engine error,
 //! or does not end the call.
 //!
-//! Run with `cargo +nightly fuzz run -s none smith_modules` from `hdk/` (wasmi is
-//! built with its portable dispatch here: see `Cargo.toml`).
+//! Run with `cargo fuzz run -s none smith_modules` from `hdk/` (stable Rust
+//! works with `-s none`; wasmi is built with its portable dispatch here: see
+//! `Cargo.toml`), or `.ci/fuzz` from the repository root.
 #![no_main]
 
 #[allow(dead_code)]

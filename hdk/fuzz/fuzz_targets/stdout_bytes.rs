@@ -7,8 +7,9 @@
 //! `tests/tests/hdk/fuzz_props.rs`) runs it through `Plugin::call` and
 //! panics when the call ends in a way that does not fit what the guest did.
 //!
-//! Run with `cargo +nightly fuzz run -s none stdout_bytes` from `hdk/` (wasmi is
-//! built with its portable dispatch here: see `Cargo.toml`).
+//! Run with `cargo fuzz run -s none stdout_bytes` from `hdk/` (stable Rust
+//! works with `-s none`; wasmi is built with its portable dispatch here: see
+//! `Cargo.toml`), or `.ci/fuzz` from the repository root.
 #![no_main]
 
 #[allow(dead_code)]

@@ -7,7 +7,8 @@
 //! 0..77, a stop that does not fit the function, a suspended call that cannot
 //! be completed and resumed. A host panic is a crash too.
 //!
-//! Run with `cargo fuzz run wasi_calls` (nightly) from `wasi-subset/`.
+//! Run with `cargo fuzz run -s none wasi_calls` from `wasi-subset/` (stable
+//! Rust works with `-s none`), or `.ci/fuzz` from the repository root.
 #![no_main]
 
 #[allow(dead_code)]
