@@ -259,6 +259,8 @@ impl Call {
     /// Gives the guest its next slice of fuel (more when one instruction
     /// needs more), within the call's budget.
     fn refuel(&mut self, required: u64) -> Result<(), Error> {
+        // What the guest and the WASI calls spent since the last count.
+        self.account_fuel();
         let limits = &self.shared.limits;
         let mut slice = limits.fuel_slice().max(required);
         if let Some(limit) = limits.fuel() {
@@ -562,17 +564,27 @@ impl Call {
                     self.refuel(call.required_fuel())?;
                     call.resume(&mut self.store)
                 }
-                Guest::Blocked(trap) if resumes_this_poll >= RESUMES_PER_POLL => {
+                Guest::Blocked(trap)
+                    if resumes_this_poll >= RESUMES_PER_POLL
+                        || fuel_this_poll >= self.shared.limits.fuel_slice() =>
+                {
                     self.guest = Guest::Blocked(trap);
                     yield_now(cx);
                     return Poll::Pending;
                 }
                 Guest::Blocked(trap) => {
+                    // `complete` charges the work it does to this slice.
+                    self.refuel(0)?;
                     match wasplug_wasi::complete(&mut self.store, |s: &mut CallState| &mut s.wasi) {
                         Completion::Ready(value) => {
                             resumes_this_poll += 1;
-                            self.refuel(0)?;
                             trap.resume(&mut self.store, &[value])
+                        }
+                        // A long write filled the pipe again, or a long call
+                        // did one step: take the output, count the fuel.
+                        Completion::Blocked(Blocked::Output { .. } | Blocked::Busy) => {
+                            resumes_this_poll += 1;
+                            Ok(TypedResumableCall::HostTrap(trap))
                         }
                         Completion::Blocked(blocked) => {
                             self.guest = Guest::Blocked(trap);

@@ -117,23 +117,30 @@ impl GuestRun {
                 Some(Stop::NoMemory) => return Err(RunError::NoMemory),
                 Some(_) | None => return Err(RunError::Wasm(trap.into_host_error())),
             };
-            out.count(blocked);
-            if out.suspensions() > MAX_SUSPENSIONS {
-                return Err(RunError::Stuck(blocked));
-            }
-            embedder.serve(&mut store, blocked, &mut out);
-            // What the guest waited for has happened (input or end of input,
-            // the deadline, room in the pipe): the call must finish now.
-            let value = match complete(&mut store, wasi_of) {
-                Completion::Ready(value) => value,
-                Completion::Blocked(again) => {
-                    return Err(RunError::Unsatisfied {
-                        served: blocked,
-                        again,
-                    });
+            let mut blocked = blocked;
+            let value = loop {
+                out.count(blocked);
+                if out.suspensions() > MAX_SUSPENSIONS {
+                    return Err(RunError::Stuck(blocked));
                 }
-                // `NotBlocked`, or a kind this harness does not know.
-                _ => return Err(RunError::NotPending),
+                embedder.serve(&mut store, blocked, &mut out);
+                // What the guest waited for has happened (input or end of
+                // input, the deadline, room in the pipe): the call must
+                // finish now, or (a long write, a long call) go on.
+                match complete(&mut store, wasi_of) {
+                    Completion::Ready(value) => break value,
+                    Completion::Blocked(again @ (Blocked::Output { .. } | Blocked::Busy)) => {
+                        blocked = again;
+                    }
+                    Completion::Blocked(again) => {
+                        return Err(RunError::Unsatisfied {
+                            served: blocked,
+                            again,
+                        });
+                    }
+                    // `NotBlocked`, or a kind this harness does not know.
+                    _ => return Err(RunError::NotPending),
+                }
             };
             out.resumptions += 1;
             call = trap.resume(&mut store, &[value], &mut []);
@@ -220,7 +227,8 @@ pub struct GuestOutput {
     pub sleep_waits: u32,
     /// How many times it was suspended on a full stdout or stderr ([`Blocked::Output`]).
     pub output_waits: u32,
-    /// How many times it was resumed after a suspension.
+    /// How many times it was resumed after a suspension (a long write
+    /// suspended on each pipe-full is resumed once, when all is written).
     pub resumptions: u32,
     /// Each sleep it was suspended for, in order.
     pub sleeps: Vec<SleepWait>,
