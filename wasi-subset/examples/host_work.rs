@@ -9,13 +9,18 @@
 //! the guest's output, gives it a fresh slice and finishes the suspended call
 //! with [`wasplug_wasi::complete`]. A workload stops after about a second.
 //!
-//! The `ns/fuel` column is wall time over the fuel the run used (guest
-//! instructions plus what the WASI functions charged). With host work
-//! metered, every workload's figure is close to (or below) the pure compute
-//! ones: a unit of fuel costs about the same time whatever the guest does.
+//! Each workload runs twice. First in slices of 10^9: the `ns/fuel` column is wall
+//! time over the fuel the run used (guest instructions plus what the WASI
+//! functions charged), and `ns/iter` the time of one turn of its loop (or of
+//! its one call). With host work metered, every workload's `ns/fuel` is
+//! close to (or below) the pure compute ones: a unit of fuel costs about the
+//! same time whatever the guest does. Then in slices of 100,000: the slice columns are
+//! how long each slice held the thread (wall time: on a busy machine, run it
+//! under `chrt -f 10` so that other processes do not stretch the slices).
 //!
-//! `cargo run --release -p wasplug-wasi --example host_work [FILTER...]`
-//! (only the workloads whose name contains one of the filters).
+//! `cargo build --release -p wasplug-wasi --example host_work && chrt -f 10
+//! target/release/examples/host_work [FILTER...]` (only the workloads whose
+//! name contains one of the filters).
 #![allow(clippy::print_stdout)] // a measuring program prints its figures
 
 use std::time::{Duration, Instant};
@@ -24,8 +29,11 @@ use wasplug_wasi::{Completion, Stop, WasiCtx, WasiCtxBuilder, add_to_linker, com
 
 /// Fuel per slice: the host kit's default (`Limits::DEFAULT_FUEL_SLICE`).
 const SLICE: u64 = 100_000;
-/// How long each workload runs.
-const RUN_FOR: Duration = Duration::from_secs(1);
+/// How long each workload runs (twice), with a pause after each run: under
+/// `chrt` the kernel takes the core back for 50 ms of every second a
+/// real-time thread holds it, which would show as a slice.
+const RUN_FOR: Duration = Duration::from_millis(300);
+const PAUSE: Duration = Duration::from_millis(200);
 /// The stdout/stderr capacity the host kit and `wasplug run` use.
 const PIPE: usize = 64 << 10;
 /// Pages of guest memory: room for a 64 MiB buffer and the tables below.
@@ -99,7 +107,7 @@ fn workloads() -> Vec<Workload> {
         "",
         &format!(
             "(drop (call $random_get (i32.const {DATA}) (i32.const {})))
-             (loop $forever (br $forever))",
+             (return)",
             64 << 20
         ),
     ));
@@ -152,7 +160,7 @@ fn workloads() -> Vec<Workload> {
         &iovs_setup(64 << 20, 1),
         &format!(
             "(drop (call $fd_write (i32.const 1) (i32.const {IOVS}) (i32.const 1) (i32.const {SCRATCH})))
-             (loop $forever (br $forever))"
+             (return)"
         ),
     ));
     list.push(Workload {
@@ -213,18 +221,22 @@ struct Stats {
     wall: Duration,
     fuel: u64,
     iterations: i64,
+    /// How long each slice took.
     slices: Vec<Duration>,
     ended: String,
 }
 
-/// Gives the guest a fresh slice; returns the fuel the last one used.
-fn refuel(store: &mut Store<WasiCtx>) -> u64 {
+/// Gives the guest a fresh slice of `slice` units; returns the fuel the
+/// last one used.
+fn refuel(store: &mut Store<WasiCtx>, slice: u64) -> u64 {
     let left = store.get_fuel().unwrap_or(0);
-    store.set_fuel(SLICE).ok();
-    SLICE.saturating_sub(left)
+    store.set_fuel(slice).ok();
+    slice.saturating_sub(left)
 }
 
-fn run(engine: &Engine, workload: &Workload) -> Stats {
+/// Runs `workload` for [`RUN_FOR`] (or to its end) in slices of `slice`
+/// units of fuel.
+fn run(engine: &Engine, workload: &Workload, slice: u64) -> Stats {
     let module = Module::new(engine, wat(workload)).expect("the workload compiles");
     let mut linker = Linker::<WasiCtx>::new(engine);
     add_to_linker(&mut linker, |c: &mut WasiCtx| c).expect("links");
@@ -245,21 +257,20 @@ fn run(engine: &Engine, workload: &Workload) -> Stats {
 
     let mut slices = Vec::new();
     let mut fuel = 0u64;
-    store.set_fuel(SLICE).ok();
+    store.set_fuel(slice).ok();
     let began = Instant::now();
-    let mut mark = began;
+    let mut mark = Instant::now();
     let mut outcome = start.call_resumable(&mut store, &[], &mut []);
     let ended = loop {
-        let now = Instant::now();
-        slices.push(now - mark);
-        if now - began >= RUN_FOR {
+        slices.push(mark.elapsed());
+        if began.elapsed() >= RUN_FOR {
             break "time".to_owned();
         }
         outcome = match outcome {
             Ok(ResumableCall::Finished) => break "finished".to_owned(),
             Err(error) => break format!("error: {error}"),
             Ok(ResumableCall::OutOfFuel(call)) => {
-                fuel += refuel(&mut store);
+                fuel += refuel(&mut store, slice);
                 mark = Instant::now();
                 call.resume(&mut store, &mut [])
             }
@@ -267,7 +278,8 @@ fn run(engine: &Engine, workload: &Workload) -> Stats {
                 let Some(Stop::Blocked(_)) = Stop::from_error(trap.host_error()) else {
                     break format!("stopped: {}", trap.host_error());
                 };
-                // Complete the suspended call, stop after stop, until it returns.
+                // Complete the suspended call, stop after stop, until it
+                // returns: take output, push input, give a fresh slice.
                 let value = loop {
                     let ctx = store.data_mut();
                     ctx.stdout_mut().take();
@@ -275,7 +287,7 @@ fn run(engine: &Engine, workload: &Workload) -> Stats {
                     if ctx.stdin().is_empty() && !refill.is_empty() {
                         ctx.stdin_mut().push(&refill);
                     }
-                    fuel += refuel(&mut store);
+                    fuel += refuel(&mut store, slice);
                     mark = Instant::now();
                     match complete(&mut store, |c: &mut WasiCtx| c) {
                         Completion::Ready(value) => break Some(value),
@@ -291,7 +303,7 @@ fn run(engine: &Engine, workload: &Workload) -> Stats {
         };
     };
     let wall = began.elapsed();
-    fuel += SLICE.saturating_sub(store.get_fuel().unwrap_or(SLICE));
+    fuel += slice.saturating_sub(store.get_fuel().unwrap_or(slice));
     let iterations = instance
         .get_global(&store, "iterations")
         .and_then(|g| g.get(&store).i64())
@@ -309,40 +321,50 @@ fn main() {
     let mut config = Config::default();
     config.consume_fuel(true);
     let engine = Engine::new(&config);
+    let filters: Vec<String> = std::env::args().skip(1).collect();
     println!(
-        "{:<46} {:>9} {:>10} {:>8} {:>10} {:>10} {:>9}  ended by",
-        "workload (slices of 100,000 fuel)",
+        "{:<46} {:>8} {:>11} {:>9} | {:>8} {:>9} {:>9} {:>9}",
+        "workload",
         "ns/fuel",
-        "iter/s",
+        "ns/iter",
+        "ended by",
         "slices",
+        "p50 slice",
         "p99 slice",
         "max slice",
-        "ns/iter"
     );
-    let filters: Vec<String> = std::env::args().skip(1).collect();
     for workload in workloads() {
         if !filters.is_empty() && !filters.iter().any(|f| workload.name.contains(f.as_str())) {
             continue;
         }
-        let mut stats = run(&engine, &workload);
-        stats.slices.sort();
-        let p99 = stats
-            .slices
-            .get(stats.slices.len().saturating_sub(1) * 99 / 100)
-            .copied()
-            .unwrap_or_default();
-        let max = stats.slices.last().copied().unwrap_or_default();
-        let ns = stats.wall.as_nanos() as f64;
+        // In slices of a billion: what a unit of fuel costs (a charge larger
+        // than the fuel left is cut to it, which slices this large make rare).
+        let whole = run(&engine, &workload, 1_000_000_000);
+        std::thread::sleep(PAUSE);
+        // In slices of 100,000: how long the thread is held at a time.
+        let mut sliced = run(&engine, &workload, SLICE);
+        std::thread::sleep(PAUSE);
+        sliced.slices.sort();
+        let at = |q: usize| {
+            let n = sliced.slices.len().saturating_sub(1);
+            sliced.slices.get(n * q / 100).copied().unwrap_or_default()
+        };
+        let ns = whole.wall.as_nanos() as f64;
+        let iterations = if whole.ended == "finished" {
+            1
+        } else {
+            whole.iterations.max(1)
+        };
         println!(
-            "{:<46} {:>9.2} {:>10.0} {:>8} {:>10.1?} {:>10.1?} {:>9.0}  {}",
+            "{:<46} {:>8.2} {:>11.0} {:>9} | {:>8} {:>9.1?} {:>9.1?} {:>9.1?}",
             workload.name,
-            ns / stats.fuel.max(1) as f64,
-            stats.iterations as f64 / stats.wall.as_secs_f64(),
-            stats.slices.len(),
-            p99,
-            max,
-            ns / stats.iterations.max(1) as f64,
-            stats.ended
+            ns / whole.fuel.max(1) as f64,
+            ns / iterations as f64,
+            whole.ended,
+            sliced.slices.len(),
+            at(50),
+            at(99),
+            at(100),
         );
     }
 }

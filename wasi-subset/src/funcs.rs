@@ -3,7 +3,9 @@
 
 use crate::{
     Blocked, Errno, GuestMemory, WasiCtx,
-    meter::{COPY_FUEL, IOVEC_FUEL, Meter, RANDOM_FUEL, STRING_FUEL, SUBSCRIPTION_FUEL},
+    meter::{
+        COPY_FUEL, IOVEC_FUEL, Meter, RANDOM_DRAW_FUEL, RANDOM_FUEL, STRING_FUEL, SUBSCRIPTION_FUEL,
+    },
 };
 
 /// Why a function did not succeed.
@@ -234,7 +236,9 @@ pub(crate) fn random_get(
     let rest = len.saturating_sub(*filled);
     let n = u32::try_from(meter.step(RANDOM_FUEL)).map_or(rest, |step| step.min(rest));
     let dst = mem.slice_mut(buf.checked_add(*filled).ok_or(Errno::Fault)?, n)?;
-    meter.charge(RANDOM_FUEL.cost(u64::from(n)));
+    if n > 0 {
+        meter.charge(RANDOM_DRAW_FUEL.saturating_add(RANDOM_FUEL.cost(u64::from(n))));
+    }
     ctx.random.fill(dst).map_err(|error| {
         tracing::warn!(%error, "random_get failed");
         Errno::Io

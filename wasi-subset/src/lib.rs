@@ -78,8 +78,8 @@ pub use errno::Errno;
 pub use linker::{ALL_FUNCTIONS, MODULE, SUPPORTED_FUNCTIONS, add_to_linker, signature};
 pub use memory::{GuestMemory, Iovecs};
 pub use meter::{
-    CALL_FUEL, COPY_FUEL, FuelRate, IOVEC_FUEL, RANDOM_FUEL, STEP_FUEL_MAX, STEP_FUEL_MIN,
-    STRING_FUEL, SUBSCRIPTION_FUEL,
+    CALL_FUEL, COPY_FUEL, FuelRate, IOVEC_FUEL, RANDOM_DRAW_FUEL, RANDOM_FUEL, STEP_FUEL_MAX,
+    STEP_FUEL_MIN, STRING_FUEL, SUBSCRIPTION_FUEL,
 };
 pub use pipe::{InputPipe, OutputPipe};
 pub use sources::{Clock, OsRandom, Random, RandomError, SystemClock};

@@ -9,9 +9,12 @@
 //! take about as long as a unit of fuel of guest compute, so a fuel budget
 //! and a fuel slice bound a guest's time whatever it calls.
 //!
-//! The rates were measured with `cargo run --release -p wasplug-wasi
-//! --example host_work` on a 2-core Xeon (KVM) shared with other builds,
-//! where wasmi runs guest compute at 1.0–1.5 ns per unit of fuel.
+//! The rates were measured in a release build with the `host_work` example
+//! (`cargo build --release -p wasplug-wasi --example host_work && chrt -f 10
+//! target/release/examples/host_work`) on a 2-core Xeon VM (KVM), where
+//! wasmi runs guest compute at 0.45–0.6 ns per unit of fuel: each rate
+//! prices the measured host time at 0.5 ns per unit, rounded to keep
+//! numbers simple.
 //!
 //! A charge larger than the fuel left takes it to zero: the call still
 //! completes and the guest stops out of fuel at its next block of
@@ -74,52 +77,62 @@ impl FuelRate {
 }
 
 /// Fuel every WASI call costs, whatever it does: the host call itself,
-/// finding the guest's memory, the checks.
+/// finding the guest's memory, the checks, reading a clock.
 ///
-/// Measured: a guest loop of `clock_time_get` takes ~200 ns per call where
-/// the same loop's 7 units of guest fuel take ~10 ns; a loop of
-/// `sched_yield` (which touches no memory) ~85 ns.
-pub const CALL_FUEL: u64 = 100;
+/// Measured, per turn of a guest loop whose own 7 units of fuel take ~4 ns:
+/// `sched_yield` 28–35 ns, `clock_time_get` 76–93 ns.
+pub const CALL_FUEL: u64 = 150;
 
-/// `random_get`: fuel per byte drawn from the OS random source.
+/// `random_get`: fuel per byte drawn from the random source.
 ///
-/// Measured: `getrandom` fills ~150–300 MB/s here (3–6.5 ns per byte).
-pub const RANDOM_FUEL: FuelRate = FuelRate::new(4, 1);
+/// Measured with the OS source (`getrandom`): 2.4–3.0 ns per byte
+/// (`random_get` of 64 KiB: 162–197 µs; of 1 MiB: 2.5 ms; of 16 MiB: 42–50 ms).
+pub const RANDOM_FUEL: FuelRate = FuelRate::new(5, 1);
+
+/// `random_get`: fuel for each draw from the random source (one per step
+/// that draws any byte), on top of [`RANDOM_FUEL`] per byte.
+///
+/// Measured: a `random_get` of 16 bytes takes ~400 ns where a
+/// `clock_time_get` takes ~80: ~320 ns per draw (a system call).
+pub const RANDOM_DRAW_FUEL: u64 = 640;
 
 /// Bytes copied between guest memory and the host: `fd_read`, `fd_write`,
 /// `args_get`, `environ_get`.
 ///
-/// Measured: ~0.25 ns per byte for copies of 64 KiB (about 1 GB/s after
-/// the pipe's own bookkeeping), 0.6 ns per byte for `args_get`'s strings.
-pub const COPY_FUEL: FuelRate = FuelRate::new(1, 2);
+/// Measured: 0.03–0.2 ns per byte (`fd_write` of 1 MiB through a 64 KiB
+/// pipe: 31–38 µs; of 64 MiB into an unbounded pipe, which grows as it
+/// fills: 8–14 ms; `args_get` of 1 MiB of arguments: 80–86 µs).
+pub const COPY_FUEL: FuelRate = FuelRate::new(1, 4);
 
-/// Fuel per iovec `fd_read`/`fd_write` check and walk.
+/// Fuel per iovec `fd_read` and `fd_write` check and walk.
 ///
-/// Measured: `fd_write` with 1024 empty iovecs takes ~28 µs, 27 ns per iovec.
-pub const IOVEC_FUEL: u64 = 20;
+/// Measured: `fd_write` with 1024 empty iovecs takes 3.7–6.6 µs, 3.6–6.4 ns
+/// per iovec.
+pub const IOVEC_FUEL: u64 = 8;
 
 /// Fuel per `poll_oneoff` subscription read, checked and answered.
 ///
 /// Measured: a `poll_oneoff` with 4096 ready clock subscriptions takes
-/// ~1.3 ms before this crate read the realtime clock once per call instead of
-/// once per subscription; ~?? after.
-pub const SUBSCRIPTION_FUEL: u64 = 100;
+/// 56–66 µs, 14–16 ns per subscription (1.3 ms before the realtime clock was
+/// read once per call instead of once per subscription).
+pub const SUBSCRIPTION_FUEL: u64 = 32;
 
 /// Fuel per argument or environment string `args_get`, `environ_get` and
 /// their `_sizes_get` walk (the bytes are charged as [`COPY_FUEL`]).
 ///
-/// Measured: `args_sizes_get` over 4096 arguments takes ~28 µs, 7 ns per string.
-pub const STRING_FUEL: u64 = 5;
+/// Measured: `args_sizes_get` over 4096 arguments takes 4.5–5.7 µs, 1.1–1.4
+/// ns per string.
+pub const STRING_FUEL: u64 = 3;
 
 /// The least fuel's worth of work one step of a long call does, even when
-/// the guest has no fuel left: every step makes progress, whatever the
-/// executor does about fuel between steps. 64 KiB of copying, 4 KiB of
-/// random bytes.
+/// the guest has no fuel left, so that every step makes progress whatever
+/// the executor does about fuel between steps: 128 KiB of copying, 6.5 KB
+/// of random bytes, ~16 µs here.
 pub const STEP_FUEL_MIN: u64 = 32 << 10;
 
-/// The most fuel's worth of work one step of a long call does (and all it
-/// does when fuel metering is off): well under a millisecond of host time,
-/// so an executor regains control at least that often.
+/// The most fuel's worth of work one step of a long call does (and what
+/// each step does when fuel metering is off): ~250 µs of host work here, so
+/// an executor regains control well within a millisecond.
 pub const STEP_FUEL_MAX: u64 = 500_000;
 
 /// The fuel account of one run of a WASI function: what the guest had when

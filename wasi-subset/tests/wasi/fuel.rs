@@ -7,8 +7,8 @@ use crate::harness::{Guest, PAGE, instantiate_metered_wat, instantiate_wat};
 use crate::surface::{CountingRandom, SIGNATURES};
 use wasmi::{Instance, ResumableCall, Store, Val};
 use wasplug_wasi::{
-    Blocked, CALL_FUEL, COPY_FUEL, Completion, IOVEC_FUEL, RANDOM_FUEL, STEP_FUEL_MAX,
-    STEP_FUEL_MIN, STRING_FUEL, SUBSCRIPTION_FUEL, Stop, WasiCtx, complete,
+    Blocked, CALL_FUEL, COPY_FUEL, Completion, IOVEC_FUEL, RANDOM_DRAW_FUEL, RANDOM_FUEL,
+    STEP_FUEL_MAX, STEP_FUEL_MIN, STRING_FUEL, SUBSCRIPTION_FUEL, Stop, WasiCtx, complete,
 };
 
 /// More fuel than any test here uses.
@@ -70,7 +70,7 @@ fn work_is_charged_at_its_rate() {
     let mut g = Guest::metered(counting(), PLENTY);
     let base = g.fuel_of("random_get", &[0, 0]);
     let full = g.fuel_of("random_get", &[0, i64::from(PAGE)]);
-    assert_eq!(full - base, RANDOM_FUEL.cost(page));
+    assert_eq!(full - base, RANDOM_DRAW_FUEL + RANDOM_FUEL.cost(page));
 
     // fd_write: 1024 iovecs naming the same 64 bytes.
     g.iovecs(0x100, &[(0x8000, 64); 1024]);
@@ -118,7 +118,7 @@ fn work_is_charged_at_its_rate() {
 }
 
 /// Each step of a long `random_get` fills as much as the fuel left pays
-/// for (at least `STEP_FUEL_MIN`'s worth) and charges exactly that.
+/// for (at least `STEP_FUEL_MIN`'s worth) and uses all of it.
 #[test]
 fn a_long_random_get_goes_in_steps_the_fuel_left_pays_for() {
     let mut g = Guest::metered(counting(), LITTLE);
@@ -194,13 +194,19 @@ fn a_mebibyte_of_random_costs_its_fuel() {
     assert_eq!(after, 0, "stopped before its next instruction");
     assert_eq!(store.get_fuel().unwrap(), 0);
 
-    let budget = cost + CALL_FUEL + 1_000;
+    // Each step draws at least STEP_FUEL_MIN's worth.
+    let most_steps = (1 << 20) / RANDOM_FUEL.units_for(STEP_FUEL_MIN) + 1;
+    let budget = cost + CALL_FUEL + most_steps * RANDOM_DRAW_FUEL + 1_000;
     let (mut store, instance) = instantiate_metered_wat(RANDOM_MIB, counting(), budget);
-    let (end, _, after) = run_random_mib(&mut store, instance);
+    let (end, busy, after) = run_random_mib(&mut store, instance);
     assert!(matches!(end, ResumableCall::Finished), "out of fuel");
     assert_eq!(after, 1);
     let spent = budget - store.get_fuel().unwrap();
-    assert!(spent >= cost + CALL_FUEL, "spent {spent}");
+    let draws = u64::from(busy) + 1;
+    assert!(
+        spent >= cost + CALL_FUEL + draws * RANDOM_DRAW_FUEL,
+        "spent {spent}"
+    );
 }
 
 /// Without fuel metering nothing is charged, and each step does
