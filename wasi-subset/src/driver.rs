@@ -181,8 +181,9 @@ pub enum End {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Step {
-    /// The guest used its fuel slice (or finished its start function) and
-    /// can go on: check the deadline, let others run, and step again.
+    /// The guest used its fuel slice (or finished its start function, or a
+    /// long WASI call did one bounded piece of its work) and can go on:
+    /// check the deadline, let others run, and step again.
     Continue,
     /// The guest waits inside a WASI call: do what [`Blocked`] asks (push
     /// input, take output, let time pass), then step again, which finishes
@@ -331,14 +332,30 @@ impl Guest {
                 self.run(call.required_fuel(), |store| call.resume(store, &mut []))
             }
             State::Blocked(trap) => {
-                match complete(&mut self.store, |state: &mut GuestState| &mut state.wasi) {
+                // `complete` charges the work it does to the fuel in the
+                // store: give it a slice first, and count after.
+                if let Err(end) = self.refuel(0) {
+                    self.state = State::Over(end.clone());
+                    return Step::End(end);
+                }
+                let completion =
+                    complete(&mut self.store, |state: &mut GuestState| &mut state.wasi);
+                self.account();
+                match completion {
                     Completion::Ready(value) => {
                         self.resumes = self.resumes.saturating_add(1);
                         self.run(0, |store| trap.resume(store, &[value], &mut []))
                     }
                     Completion::Blocked(blocked) => {
                         self.state = State::Blocked(trap);
-                        return Step::Blocked(blocked);
+                        return match self.budget_spent() {
+                            Some(limit) => {
+                                let end = End::OutOfFuel { limit };
+                                self.state = State::Over(end.clone());
+                                Step::End(end)
+                            }
+                            None => waiting(blocked),
+                        };
                     }
                     Completion::NotBlocked => Err(End::Trap {
                         message: "the guest was suspended without a pending WASI call".into(),
@@ -463,7 +480,7 @@ impl Guest {
             ResumableCall::HostTrap(trap) => match Stop::from_error(trap.host_error()) {
                 Some(Stop::Blocked(blocked)) => {
                     self.state = State::Blocked(trap);
-                    Step::Blocked(blocked)
+                    waiting(blocked)
                 }
                 _ => Step::End(self.end_of(trap.host_error())),
             },
@@ -501,6 +518,16 @@ impl Guest {
             message: error.to_string(),
             code,
         }
+    }
+}
+
+/// The step for a guest suspended in a WASI call: a long call that did one
+/// bounded piece of its work ([`Blocked::Busy`]) waits for nothing, so for
+/// the executor it is the end of a slice; the next step does the next piece.
+fn waiting(blocked: Blocked) -> Step {
+    match blocked {
+        Blocked::Busy => Step::Continue,
+        other => Step::Blocked(other),
     }
 }
 

@@ -1,7 +1,12 @@
 //! The bodies of the supported WASI functions, as plain functions over a
 //! [`WasiCtx`] and a [`GuestMemory`]. `linker.rs` wires them to wasmi.
 
-use crate::{Blocked, Errno, GuestMemory, WasiCtx};
+use crate::{
+    Blocked, Errno, GuestMemory, WasiCtx,
+    meter::{
+        COPY_FUEL, IOVEC_FUEL, Meter, RANDOM_DRAW_FUEL, RANDOM_FUEL, STRING_FUEL, SUBSCRIPTION_FUEL,
+    },
+};
 
 /// Why a function did not succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +98,7 @@ impl WasiCtx {
 /// table at `table` and the NUL-terminated bytes at `buf`.
 fn write_strings(
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     list: &[String],
     table: u32,
     buf: u32,
@@ -103,6 +109,7 @@ fn write_strings(
     for (i, item) in (0u32..).zip(list) {
         let len = usize_to_u32(item.len())?;
         let with_nul = len.checked_add(1).ok_or(Errno::Overflow)?;
+        meter.charge(STRING_FUEL.saturating_add(COPY_FUEL.cost(u64::from(with_nul))));
         let dst = mem.slice_mut(cursor, with_nul)?;
         let (text, nul) = dst.split_at_mut(item.len());
         text.copy_from_slice(item.as_bytes());
@@ -117,10 +124,13 @@ fn write_strings(
 /// Writes the count and total size (with NULs) of a string list.
 fn write_sizes(
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     list: &[String],
     count_ptr: u32,
     size_ptr: u32,
 ) -> Result<(), Errno> {
+    let count = u64::try_from(list.len()).unwrap_or(u64::MAX);
+    meter.charge(STRING_FUEL.saturating_mul(count));
     let size = list.iter().try_fold(0u32, |acc, s| {
         usize_to_u32(s.len())
             .ok()
@@ -135,37 +145,41 @@ fn write_sizes(
 pub(crate) fn args_get(
     ctx: &WasiCtx,
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     argv: u32,
     buf: u32,
 ) -> Result<(), Errno> {
-    write_strings(mem, &ctx.args, argv, buf)
+    write_strings(mem, meter, &ctx.args, argv, buf)
 }
 
 pub(crate) fn args_sizes_get(
     ctx: &WasiCtx,
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     argc: u32,
     size: u32,
 ) -> Result<(), Errno> {
-    write_sizes(mem, &ctx.args, argc, size)
+    write_sizes(mem, meter, &ctx.args, argc, size)
 }
 
 pub(crate) fn environ_get(
     ctx: &WasiCtx,
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     env: u32,
     buf: u32,
 ) -> Result<(), Errno> {
-    write_strings(mem, &ctx.env, env, buf)
+    write_strings(mem, meter, &ctx.env, env, buf)
 }
 
 pub(crate) fn environ_sizes_get(
     ctx: &WasiCtx,
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     count: u32,
     size: u32,
 ) -> Result<(), Errno> {
-    write_sizes(mem, &ctx.env, count, size)
+    write_sizes(mem, meter, &ctx.env, count, size)
 }
 
 /// The time on clock `id` in nanoseconds. The process and thread CPU-time
@@ -207,42 +221,66 @@ pub(crate) fn clock_time_get(
     Ok(())
 }
 
+/// Fills `len` bytes at `buf` with random bytes, one step at a time:
+/// `filled` says how many earlier steps drew. The whole buffer is checked
+/// before the first byte is drawn.
 pub(crate) fn random_get(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     buf: u32,
     len: u32,
-) -> Result<(), Errno> {
-    let dst = mem.slice_mut(buf, len)?;
+    filled: &mut u32,
+) -> Outcome {
+    mem.slice(buf, len)?;
+    let rest = len.saturating_sub(*filled);
+    let n = u32::try_from(meter.step(RANDOM_FUEL)).map_or(rest, |step| step.min(rest));
+    let dst = mem.slice_mut(buf.checked_add(*filled).ok_or(Errno::Fault)?, n)?;
+    if n > 0 {
+        meter.charge(RANDOM_DRAW_FUEL.saturating_add(RANDOM_FUEL.cost(u64::from(n))));
+    }
     ctx.random.fill(dst).map_err(|error| {
         tracing::warn!(%error, "random_get failed");
         Errno::Io
     })?;
+    *filled = filled.saturating_add(n);
+    if *filled < len {
+        return Err(Fail::Blocked(Blocked::Busy));
+    }
     Ok(())
 }
 
 /// Validates an iovec list and every buffer it names, so that a bad buffer
 /// is reported before any byte moves (no input is consumed and then lost).
+/// Returns the buffers and their total length.
 fn checked_iovecs(
     mem: &GuestMemory<'_>,
+    meter: &mut Meter,
     iovs: u32,
     iovs_len: u32,
-) -> Result<Vec<(u32, u32)>, Errno> {
+) -> Result<(Vec<(u32, u32)>, u32), Errno> {
     if iovs_len > IOV_MAX {
         return Err(Errno::Inval);
     }
+    meter.charge(IOVEC_FUEL.saturating_mul(u64::from(iovs_len)));
     let list = mem.iovecs(iovs, iovs_len)?.to_vec(IOV_MAX as usize);
     let mut total = 0u32;
     for &(ptr, len) in &list {
         mem.slice(ptr, len)?;
         total = total.checked_add(len).ok_or(Errno::Inval)?;
     }
-    Ok(list)
+    Ok((list, total))
+}
+
+/// The most bytes one step of a copy may move.
+fn copy_step(meter: &Meter) -> usize {
+    usize::try_from(meter.step(COPY_FUEL)).unwrap_or(usize::MAX)
 }
 
 pub(crate) fn fd_read(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
+    meter: &mut Meter,
     fd: u32,
     iovs: u32,
     iovs_len: u32,
@@ -251,63 +289,104 @@ pub(crate) fn fd_read(
     if fd != 0 || !ctx.is_open(0) {
         return Err(Errno::Badf.into());
     }
-    let list = checked_iovecs(mem, iovs, iovs_len)?;
+    let (list, wanted) = checked_iovecs(mem, meter, iovs, iovs_len)?;
     mem.check_array(nread, 1, 4, 4)?;
-    let wanted = list.iter().any(|&(_, len)| len > 0);
-    if wanted && !ctx.stdin.is_readable() {
+    if wanted > 0 && !ctx.stdin.is_readable() {
         if ctx.nonblocking(0) {
             return Err(Errno::Again.into());
         }
         return Err(Fail::Blocked(Blocked::Input { deadline: None }));
     }
+    // A read may return fewer bytes than asked: at most one step's worth.
+    let mut budget = copy_step(meter);
     let mut total = 0usize;
     for (ptr, len) in list {
         let dst = mem.slice_mut(ptr, len)?;
-        let n = ctx.stdin.read_into(dst);
+        let room = dst.len().min(budget);
+        let n = ctx.stdin.read_into(dst.get_mut(..room).unwrap_or_default());
         total = total.saturating_add(n);
+        budget = budget.saturating_sub(n);
         if n < dst.len() {
             break;
         }
     }
+    meter.charge(COPY_FUEL.cost(u64::try_from(total).unwrap_or(u64::MAX)));
     mem.write_u32(nread, usize_to_u32(total)?)?;
     Ok(())
 }
 
+/// The arguments of an `fd_write`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteArgs {
+    pub(crate) fd: u32,
+    pub(crate) iovs: u32,
+    pub(crate) iovs_len: u32,
+    pub(crate) nwritten: u32,
+}
+
+/// Writes the buffers of an `fd_write`, going on after the `written` bytes
+/// earlier steps wrote.
+///
+/// As on a POSIX pipe: a write of at most `PIPE_BUF` bytes is atomic (it
+/// waits until it fits whole, when it can fit at all); a blocking write
+/// writes everything, suspending the guest while the pipe is full
+/// ([`Blocked::Output`]) or between steps ([`Blocked::Busy`]); only a
+/// non-blocking write returns a short count (or `EAGAIN` when nothing fits).
 pub(crate) fn fd_write(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
-    fd: u32,
-    iovs: u32,
-    iovs_len: u32,
-    nwritten: u32,
+    meter: &mut Meter,
+    args: WriteArgs,
+    written: &mut u32,
 ) -> Outcome {
+    let WriteArgs {
+        fd,
+        iovs,
+        iovs_len,
+        nwritten,
+    } = args;
     let nonblocking = ctx.nonblocking(fd);
     let pipe = ctx.output_mut(fd)?;
-    let list = checked_iovecs(mem, iovs, iovs_len)?;
+    let (list, total) = checked_iovecs(mem, meter, iovs, iovs_len)?;
     mem.check_array(nwritten, 1, 4, 4)?;
-    let total = list
-        .iter()
-        .fold(0usize, |sum, &(_, len)| sum.saturating_add(len as usize));
-    // As on a POSIX pipe, a write of at most PIPE_BUF bytes is atomic: it
-    // waits until it fits whole (when it can fit at all), so small lines
-    // from a guest that ignores short writes are never torn.
-    let atomic = total <= PIPE_BUF && total <= pipe.capacity();
-    if total > 0 && (pipe.room() == 0 || (atomic && pipe.room() < total)) {
+    let rest = usize::try_from(total.saturating_sub(*written)).unwrap_or(usize::MAX);
+    // An atomic write goes in whole, in one step, so `written` is 0 here.
+    let whole = usize::try_from(total).unwrap_or(usize::MAX);
+    let atomic = whole <= PIPE_BUF && whole <= pipe.capacity();
+    if rest > 0 && (pipe.room() == 0 || (atomic && pipe.room() < rest)) {
         if nonblocking {
             return Err(Errno::Again.into());
         }
         return Err(Fail::Blocked(Blocked::Output { fd }));
     }
-    let mut total = 0usize;
+    let mut budget = if atomic { rest } else { copy_step(meter) };
+    let mut skip = usize::try_from(*written).unwrap_or(usize::MAX);
+    let mut moved = 0usize;
     for (ptr, len) in list {
         let src = mem.slice(ptr, len)?;
-        let n = pipe.write(src);
-        total = total.saturating_add(n);
+        let Some(src) = src.get(skip..) else {
+            skip = skip.saturating_sub(src.len());
+            continue;
+        };
+        skip = 0;
+        let n = pipe.write(src.get(..budget).unwrap_or(src));
+        moved = moved.saturating_add(n);
+        budget = budget.saturating_sub(n);
         if n < src.len() {
             break;
         }
     }
-    mem.write_u32(nwritten, usize_to_u32(total)?)?;
+    meter.charge(COPY_FUEL.cost(u64::try_from(moved).unwrap_or(u64::MAX)));
+    *written = written.saturating_add(usize_to_u32(moved)?);
+    if *written < total && !nonblocking {
+        let wait = if pipe.room() == 0 {
+            Blocked::Output { fd }
+        } else {
+            Blocked::Busy
+        };
+        return Err(Fail::Blocked(wait));
+    }
+    mem.write_u32(nwritten, *written)?;
     Ok(())
 }
 
@@ -404,15 +483,29 @@ fn at(base: u32, offset: u32) -> Result<u32, Errno> {
     base.checked_add(offset).ok_or(Errno::Fault)
 }
 
-/// Reads subscription `sub` and says whether it is ready. Relative clock
-/// timeouts count from `origin`, the instant the guest made the call.
+/// The instants one run of `poll_oneoff` compares its clocks with, each read
+/// at most once per run (not once per subscription).
+struct Now {
+    mono: u64,
+    real: Option<u64>,
+    /// When the guest made the call: relative timeouts count from here.
+    origin: u64,
+}
+
+impl Now {
+    fn real(&mut self, ctx: &mut WasiCtx) -> u64 {
+        *self.real.get_or_insert_with(|| ctx.clock.realtime())
+    }
+}
+
+/// Reads subscription `sub` and says whether it is ready.
 fn interest(
     ctx: &mut WasiCtx,
     mem: &GuestMemory<'_>,
     sub: u32,
-    mono_now: u64,
-    origin: u64,
+    now: &mut Now,
 ) -> Result<Interest, Errno> {
+    let (mono_now, origin) = (now.mono, now.origin);
     let tag = mem.read_u8(at(sub, 8)?)?;
     match tag {
         EVENTTYPE_CLOCK => {
@@ -422,7 +515,7 @@ fn interest(
             let absolute = flags & SUBCLOCKFLAGS_ABSTIME != 0;
             let deadline = match (id, absolute) {
                 (CLOCK_REALTIME, true) => {
-                    let real_now = ctx.clock.realtime();
+                    let real_now = now.real(ctx);
                     mono_now.saturating_add(timeout.saturating_sub(real_now))
                 }
                 (CLOCK_MONOTONIC, true) => timeout,
@@ -482,29 +575,49 @@ fn interest(
     }
 }
 
+/// The arguments of a `poll_oneoff`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PollArgs {
+    pub(crate) subs: u32,
+    pub(crate) events: u32,
+    pub(crate) nsubs: u32,
+    pub(crate) nevents: u32,
+}
+
+/// Runs a `poll_oneoff`; relative clock timeouts count from `origin`, the
+/// instant the guest made the call.
 pub(crate) fn poll_oneoff(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
-    subs: u32,
-    events: u32,
-    nsubs: u32,
-    nevents: u32,
+    meter: &mut Meter,
+    args: PollArgs,
     origin: u64,
 ) -> Outcome {
+    let PollArgs {
+        subs,
+        events,
+        nsubs,
+        nevents,
+    } = args;
     if nsubs == 0 || nsubs > MAX_SUBSCRIPTIONS {
         return Err(Errno::Inval.into());
     }
+    meter.charge(SUBSCRIPTION_FUEL.saturating_mul(u64::from(nsubs)));
     mem.check_array(subs, nsubs, 48, 8)?;
     mem.check_array(events, nsubs, 32, 8)?;
     mem.check_array(nevents, 1, 4, 4)?;
-    let mono_now = ctx.clock.monotonic();
+    let mut now = Now {
+        mono: ctx.clock.monotonic(),
+        real: None,
+        origin,
+    };
 
     // Read every subscription before writing any event: the two arrays may overlap.
     let mut interests = Vec::with_capacity(nsubs as usize);
     for i in 0..nsubs {
         let sub = at(subs, i.checked_mul(48).ok_or(Errno::Overflow)?)?;
         let userdata = mem.read_u64(sub)?;
-        interests.push((userdata, interest(ctx, mem, sub, mono_now, origin)?));
+        interests.push((userdata, interest(ctx, mem, sub, &mut now)?));
     }
 
     let mut ready = 0u32;

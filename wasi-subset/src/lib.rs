@@ -13,6 +13,11 @@
 //!   ([`Stop::Blocked`]), never left spinning. The embedder does what
 //!   [`Blocked`] asks, calls [`complete`] and resumes the guest, which sees an
 //!   ordinary blocking call that returned.
+//! - Host work is metered: when the store consumes fuel, each function charges
+//!   fuel for the work it does for the guest ([`CALL_FUEL`] per call, plus a
+//!   rate per byte, iovec, subscription or string), and a call that could
+//!   hold the thread long works in bounded steps, suspending the guest with
+//!   [`Blocked::Busy`] between them.
 //! - Every guest pointer goes through one checked helper, [`GuestMemory`]: a
 //!   wild pointer or length becomes `EFAULT`/`EINVAL`/`EOVERFLOW`, never a host
 //!   panic, and no allocation is ever sized by an unchecked guest number.
@@ -64,6 +69,7 @@ mod errno;
 mod funcs;
 mod linker;
 mod memory;
+mod meter;
 mod module;
 mod pipe;
 mod sources;
@@ -77,6 +83,10 @@ pub use driver::{
 pub use errno::Errno;
 pub use linker::{ALL_FUNCTIONS, MODULE, SUPPORTED_FUNCTIONS, add_to_linker, signature};
 pub use memory::{GuestMemory, Iovecs};
+pub use meter::{
+    CALL_FUEL, COPY_FUEL, FuelRate, IOVEC_FUEL, RANDOM_DRAW_FUEL, RANDOM_FUEL, STEP_FUEL_MAX,
+    STEP_FUEL_MIN, STRING_FUEL, SUBSCRIPTION_FUEL,
+};
 pub use module::{ImportStatus, MAX_TABLES, ModuleError, Program, START_EXPORT};
 pub use pipe::{InputPipe, OutputPipe};
 pub use sources::{Clock, OsRandom, Random, RandomError, SystemClock};

@@ -2,6 +2,7 @@
 
 use crate::{
     Errno, GuestMemory, Stop, WasiCtx, funcs,
+    meter::{CALL_FUEL, Meter},
     stop::{BlockingCall, PendingCall},
 };
 use wasmi::{AsContextMut, Caller, Extern, Linker, Memory, errors::LinkerError};
@@ -174,15 +175,31 @@ fn memory_of<T>(caller: &Caller<'_, T>) -> Result<Memory, wasmi::Error> {
         .ok_or_else(|| wasmi::Error::host(Stop::NoMemory))
 }
 
-/// Runs a non-blocking function body with the context and checked memory.
+/// The fuel account of a WASI call that has just begun: [`CALL_FUEL`] is
+/// already spent.
+fn meter_call<T>(caller: &Caller<'_, T>) -> Meter {
+    let mut meter = Meter::new(caller.get_fuel().ok());
+    meter.charge(CALL_FUEL);
+    meter
+}
+
+/// Charges a call that does nothing but [`CALL_FUEL`]'s worth of work.
+fn charge_call<T>(caller: &mut Caller<'_, T>) {
+    meter_call(caller).settle(caller);
+}
+
+/// Runs a non-blocking function body with the context, checked memory and
+/// its fuel account.
 fn with_memory<T>(
     caller: &mut Caller<'_, T>,
     project: impl Fn(&mut T) -> &mut WasiCtx,
-    body: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Errno>,
+    body: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>, &mut Meter) -> Result<(), Errno>,
 ) -> Result<i32, wasmi::Error> {
+    let mut meter = meter_call(caller);
     let memory = memory_of(caller)?;
     let (bytes, data) = memory.data_and_store_mut(caller.as_context_mut());
-    let outcome = body(project(data), &mut GuestMemory::new(bytes));
+    let outcome = body(project(data), &mut GuestMemory::new(bytes), &mut meter);
+    meter.settle(caller);
     Ok(outcome.err().unwrap_or(Errno::Success).into())
 }
 
@@ -193,10 +210,11 @@ fn blocking<T>(
     project: impl Fn(&mut T) -> &mut WasiCtx,
     mut call: BlockingCall,
 ) -> Result<i32, wasmi::Error> {
+    let mut meter = meter_call(caller);
     let memory = memory_of(caller)?;
     let (bytes, data) = memory.data_and_store_mut(caller.as_context_mut());
     let ctx = project(data);
-    match call.run(ctx, &mut GuestMemory::new(bytes)) {
+    let outcome = match call.run(ctx, &mut GuestMemory::new(bytes), &mut meter) {
         Ok(errno) => Ok(errno.into()),
         Err(blocked) => {
             ctx.pending = Some(PendingCall {
@@ -206,7 +224,9 @@ fn blocking<T>(
             });
             Err(wasmi::Error::host(Stop::Blocked(blocked)))
         }
-    }
+    };
+    meter.settle(caller);
+    outcome
 }
 
 /// What an unsupported function answers: `EBADF` for a descriptor that is not
@@ -217,6 +237,7 @@ fn by_fd<T>(
     fd: i32,
     on_stdio: Errno,
 ) -> i32 {
+    charge_call(caller);
     let errno = if project(caller.data_mut()).is_open(u(fd)) {
         on_stdio
     } else {
@@ -233,6 +254,9 @@ fn by_fd<T>(
 /// (`EBADF` for a descriptor that does not exist; `ENOTDIR`, `ESPIPE`,
 /// `ENOTSOCK`, `ENOTCAPABLE` or `ENOSYS` otherwise), so any `wasm32-wasip1`
 /// program links and starts.
+///
+/// When the store meters fuel, every function charges it for the host work
+/// it does (see [`crate::CALL_FUEL`] and the rates beside it).
 ///
 /// # Errors
 /// When `linker` already defines one of these names.
@@ -260,8 +284,8 @@ where
         m,
         "args_get",
         move |mut c: Caller<'_, T>, argv: i32, buf: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
-                funcs::args_get(ctx, mem, u(argv), u(buf))
+            with_memory(&mut c, p, |ctx, mem, meter| {
+                funcs::args_get(ctx, mem, meter, u(argv), u(buf))
             })
         },
     )?;
@@ -269,8 +293,8 @@ where
         m,
         "args_sizes_get",
         move |mut c: Caller<'_, T>, argc: i32, size: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
-                funcs::args_sizes_get(ctx, mem, u(argc), u(size))
+            with_memory(&mut c, p, |ctx, mem, meter| {
+                funcs::args_sizes_get(ctx, mem, meter, u(argc), u(size))
             })
         },
     )?;
@@ -278,8 +302,8 @@ where
         m,
         "environ_get",
         move |mut c: Caller<'_, T>, env: i32, buf: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
-                funcs::environ_get(ctx, mem, u(env), u(buf))
+            with_memory(&mut c, p, |ctx, mem, meter| {
+                funcs::environ_get(ctx, mem, meter, u(env), u(buf))
             })
         },
     )?;
@@ -287,8 +311,8 @@ where
         m,
         "environ_sizes_get",
         move |mut c: Caller<'_, T>, n: i32, size: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
-                funcs::environ_sizes_get(ctx, mem, u(n), u(size))
+            with_memory(&mut c, p, |ctx, mem, meter| {
+                funcs::environ_sizes_get(ctx, mem, meter, u(n), u(size))
             })
         },
     )?;
@@ -296,7 +320,7 @@ where
         m,
         "clock_res_get",
         move |mut c: Caller<'_, T>, id: i32, res: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
+            with_memory(&mut c, p, |ctx, mem, _| {
                 funcs::clock_res_get(ctx, mem, u(id), u(res))
             })
         },
@@ -305,7 +329,7 @@ where
         m,
         "clock_time_get",
         move |mut c: Caller<'_, T>, id: i32, _precision: i64, time: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
+            with_memory(&mut c, p, |ctx, mem, _| {
                 funcs::clock_time_get(ctx, mem, u(id), u(time))
             })
         },
@@ -314,9 +338,12 @@ where
         m,
         "random_get",
         move |mut c: Caller<'_, T>, buf: i32, len: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
-                funcs::random_get(ctx, mem, u(buf), u(len))
-            })
+            let call = BlockingCall::RandomGet {
+                buf: u(buf),
+                len: u(len),
+                filled: 0,
+            };
+            blocking(&mut c, p, call)
         },
     )?;
     linker.func_wrap(
@@ -337,10 +364,13 @@ where
         "fd_write",
         move |mut c: Caller<'_, T>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| {
             let call = BlockingCall::FdWrite {
-                fd: u(fd),
-                iovs: u(iovs),
-                iovs_len: u(iovs_len),
-                nwritten: u(nwritten),
+                args: funcs::WriteArgs {
+                    fd: u(fd),
+                    iovs: u(iovs),
+                    iovs_len: u(iovs_len),
+                    nwritten: u(nwritten),
+                },
+                written: 0,
             };
             blocking(&mut c, p, call)
         },
@@ -350,16 +380,19 @@ where
         "poll_oneoff",
         move |mut c: Caller<'_, T>, subs: i32, events: i32, nsubs: i32, nevents: i32| {
             let call = BlockingCall::PollOneoff {
-                subs: u(subs),
-                events: u(events),
-                nsubs: u(nsubs),
-                nevents: u(nevents),
+                args: funcs::PollArgs {
+                    subs: u(subs),
+                    events: u(events),
+                    nsubs: u(nsubs),
+                    nevents: u(nevents),
+                },
                 origin: None,
             };
             blocking(&mut c, p, call)
         },
     )?;
     linker.func_wrap(m, "fd_close", move |mut c: Caller<'_, T>, fd: i32| -> i32 {
+        charge_call(&mut c);
         funcs::fd_close(p(c.data_mut()), u(fd))
             .err()
             .unwrap_or(Errno::Success)
@@ -369,7 +402,7 @@ where
         m,
         "fd_fdstat_get",
         move |mut c: Caller<'_, T>, fd: i32, buf: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
+            with_memory(&mut c, p, |ctx, mem, _| {
                 funcs::fd_fdstat_get(ctx, mem, u(fd), u(buf))
             })
         },
@@ -378,6 +411,7 @@ where
         m,
         "fd_fdstat_set_flags",
         move |mut c: Caller<'_, T>, fd: i32, flags: i32| -> i32 {
+            charge_call(&mut c);
             funcs::fd_fdstat_set_flags(p(c.data_mut()), u(fd), u(flags))
                 .err()
                 .unwrap_or(Errno::Success)
@@ -388,16 +422,20 @@ where
         m,
         "fd_filestat_get",
         move |mut c: Caller<'_, T>, fd: i32, buf: i32| {
-            with_memory(&mut c, p, |ctx, mem| {
+            with_memory(&mut c, p, |ctx, mem, _| {
                 funcs::fd_filestat_get(ctx, mem, u(fd), u(buf))
             })
         },
     )?;
-    linker.func_wrap(m, "sched_yield", || -> i32 { Errno::Success.into() })?;
+    linker.func_wrap(m, "sched_yield", move |mut c: Caller<'_, T>| -> i32 {
+        charge_call(&mut c);
+        Errno::Success.into()
+    })?;
     linker.func_wrap(
         m,
         "proc_exit",
         move |mut c: Caller<'_, T>, status: i32| -> Result<(), wasmi::Error> {
+            charge_call(&mut c);
             p(c.data_mut()).exit_code = Some(status);
             Err(wasmi::Error::i32_exit(status))
         },
@@ -405,7 +443,8 @@ where
     linker.func_wrap(
         m,
         "proc_raise",
-        |signal: i32| -> Result<i32, wasmi::Error> {
+        move |mut c: Caller<'_, T>, signal: i32| -> Result<i32, wasmi::Error> {
+            charge_call(&mut c);
             // WASI signals are 0..=30; 0 tests nothing and returns. Signals
             // whose default action is to be ignored (CHLD, CONT, URG, WINCH)
             // or to stop the process (STOP, TSTP, TTIN, TTOU: there is no job
@@ -419,13 +458,21 @@ where
     )?;
 
     // No preopened directories: wasi-libc and Rust std probe fd 3 upwards until EBADF.
-    linker.func_wrap(m, "fd_prestat_get", |_fd: i32, _buf: i32| -> i32 {
-        Errno::Badf.into()
-    })?;
+    linker.func_wrap(
+        m,
+        "fd_prestat_get",
+        move |mut c: Caller<'_, T>, _fd: i32, _buf: i32| -> i32 {
+            charge_call(&mut c);
+            Errno::Badf.into()
+        },
+    )?;
     linker.func_wrap(
         m,
         "fd_prestat_dir_name",
-        |_fd: i32, _path: i32, _len: i32| -> i32 { Errno::Badf.into() },
+        move |mut c: Caller<'_, T>, _fd: i32, _path: i32, _len: i32| -> i32 {
+            charge_call(&mut c);
+            Errno::Badf.into()
+        },
     )?;
 
     // Descriptor operations a pipe does not have.
@@ -492,9 +539,15 @@ where
     linker.func_wrap(
         m,
         "fd_renumber",
-        move |mut c: Caller<'_, T>, fd: i32, to: i32| match by_fd(&mut c, p, fd, Errno::Notsup) {
-            e if e == i32::from(Errno::Notsup) => by_fd(&mut c, p, to, Errno::Notsup),
-            e => e,
+        move |mut c: Caller<'_, T>, fd: i32, to: i32| -> i32 {
+            charge_call(&mut c);
+            let ctx = p(c.data_mut());
+            let errno = if ctx.is_open(u(fd)) && ctx.is_open(u(to)) {
+                Errno::Notsup
+            } else {
+                Errno::Badf
+            };
+            errno.into()
         },
     )?;
     linker.func_wrap(

@@ -46,9 +46,15 @@ impl InputPipe {
     /// Moves up to `dst.len()` bytes into `dst`; returns how many.
     pub(crate) fn read_into(&mut self, dst: &mut [u8]) -> usize {
         let n = dst.len().min(self.buf.len());
-        for (slot, byte) in dst.iter_mut().zip(self.buf.drain(..n)) {
-            *slot = byte;
+        let (front, back) = self.buf.as_slices();
+        let from_front = n.min(front.len());
+        let (dst_front, dst_back) = dst.split_at_mut(from_front);
+        dst_front.copy_from_slice(front.get(..from_front).unwrap_or_default());
+        let from_back = n.saturating_sub(from_front);
+        if let (Some(dst), Some(src)) = (dst_back.get_mut(..from_back), back.get(..from_back)) {
+            dst.copy_from_slice(src);
         }
+        self.buf.drain(..n);
         n
     }
 }
@@ -147,6 +153,24 @@ mod tests {
         pipe.close();
         assert!(pipe.is_readable());
         assert_eq!(pipe.read_into(&mut dst), 0);
+    }
+
+    #[test]
+    fn input_reads_across_the_ring_buffer_wrap() {
+        let mut pipe = InputPipe::default();
+        pipe.buf.reserve_exact(8);
+        let capacity = pipe.buf.capacity();
+        // Fill, take most out, refill: the bytes now wrap around the end.
+        pipe.push(&vec![1; capacity]);
+        let mut sink = vec![0; capacity - 2];
+        assert_eq!(pipe.read_into(&mut sink), capacity - 2);
+        pipe.push(&[2, 3, 4]);
+        assert!(!pipe.buf.as_slices().1.is_empty(), "the bytes wrap");
+        let mut dst = [0u8; 4];
+        assert_eq!(pipe.read_into(&mut dst), 4);
+        assert_eq!(dst, [1, 1, 2, 3]);
+        assert_eq!(pipe.read_into(&mut dst), 1);
+        assert_eq!(dst[0], 4);
     }
 
     #[test]

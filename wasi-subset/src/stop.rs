@@ -1,6 +1,6 @@
 //! Why a guest stops inside a WASI call, and how to finish that call on resume.
 
-use crate::{Errno, GuestMemory, WasiCtx, funcs};
+use crate::{Errno, GuestMemory, WasiCtx, funcs, meter::Meter};
 use wasmi::{AsContextMut, Memory, Val};
 
 /// What a suspended guest waits for.
@@ -22,11 +22,23 @@ pub enum Blocked {
         /// When the sleep ends.
         deadline: u64,
     },
-    /// stdout (1) or stderr (2) is full: take bytes out of it.
+    /// stdout (1) or stderr (2) is full: take bytes out of it. A blocking
+    /// write goes on where it stopped once there is room, until all of it
+    /// is written.
     Output {
         /// The descriptor written to.
         fd: u32,
     },
+    /// The call did one bounded step of a long piece of work (a large
+    /// `random_get`, a large blocking `fd_write`) and has more to do; it
+    /// waits for nothing.
+    ///
+    /// Executors treat it as the end of a fuel slice: check the deadline and
+    /// the fuel budget, yield if the slice's time is up, give the guest its
+    /// next slice of fuel, then [`complete`] (which does the next step) and
+    /// resume. Each step is as large as the fuel left pays for, so a fresh
+    /// slice before [`complete`] keeps the charge exact.
+    Busy,
 }
 
 impl core::fmt::Display for Blocked {
@@ -36,6 +48,7 @@ impl core::fmt::Display for Blocked {
             Self::Input { deadline: Some(at) } => write!(f, "wants input or instant {at} ns"),
             Self::Sleep { deadline } => write!(f, "sleeps until instant {deadline} ns"),
             Self::Output { fd } => write!(f, "output on fd {fd} is full"),
+            Self::Busy => f.write_str("has more work to do"),
         }
     }
 }
@@ -96,16 +109,18 @@ pub(crate) enum BlockingCall {
         nread: u32,
     },
     FdWrite {
-        fd: u32,
-        iovs: u32,
-        iovs_len: u32,
-        nwritten: u32,
+        args: funcs::WriteArgs,
+        /// Bytes already written by earlier steps of this call.
+        written: u32,
+    },
+    RandomGet {
+        buf: u32,
+        len: u32,
+        /// Bytes already filled by earlier steps of this call.
+        filled: u32,
     },
     PollOneoff {
-        subs: u32,
-        events: u32,
-        nsubs: u32,
-        nevents: u32,
+        args: funcs::PollArgs,
         /// When the guest made the call, on its monotonic clock: relative
         /// timeouts count from here, however often the call is retried.
         origin: Option<u64>,
@@ -113,34 +128,29 @@ pub(crate) enum BlockingCall {
 }
 
 impl BlockingCall {
-    /// Runs the call: `Ok(errno)` when it finished, `Err` when it would block.
+    /// Runs the call (or its next step), charging `meter` for the work:
+    /// `Ok(errno)` when it finished, `Err` when it would block or has more
+    /// to do. Progress is kept in `self`.
     pub(crate) fn run(
         &mut self,
         ctx: &mut WasiCtx,
         mem: &mut GuestMemory<'_>,
+        meter: &mut Meter,
     ) -> Result<Errno, Blocked> {
-        let outcome = match *self {
+        let outcome = match self {
             Self::FdRead {
                 fd,
                 iovs,
                 iovs_len,
                 nread,
-            } => funcs::fd_read(ctx, mem, fd, iovs, iovs_len, nread),
-            Self::FdWrite {
-                fd,
-                iovs,
-                iovs_len,
-                nwritten,
-            } => funcs::fd_write(ctx, mem, fd, iovs, iovs_len, nwritten),
-            Self::PollOneoff {
-                subs,
-                events,
-                nsubs,
-                nevents,
-                ref mut origin,
-            } => {
+            } => funcs::fd_read(ctx, mem, meter, *fd, *iovs, *iovs_len, *nread),
+            Self::FdWrite { args, written } => funcs::fd_write(ctx, mem, meter, *args, written),
+            Self::RandomGet { buf, len, filled } => {
+                funcs::random_get(ctx, mem, meter, *buf, *len, filled)
+            }
+            Self::PollOneoff { args, origin } => {
                 let origin = *origin.get_or_insert_with(|| ctx.clock.monotonic());
-                funcs::poll_oneoff(ctx, mem, subs, events, nsubs, nevents, origin)
+                funcs::poll_oneoff(ctx, mem, meter, *args, origin)
             }
         };
         match outcome {
@@ -168,9 +178,13 @@ pub enum Completion {
 /// for may have happened.
 ///
 /// Call it after the guest stopped with [`Stop::Blocked`] and you pushed input,
-/// closed stdin, took output, or waited past the deadline. On
+/// closed stdin, took output, or waited past the deadline (or, for
+/// [`Blocked::Busy`], gave it its next fuel slice). On
 /// [`Completion::Ready`], resume the guest with the value: it then sees its
 /// blocking call return normally, with the data.
+///
+/// The work it does is charged to the store's fuel, when fuel metering is on
+/// (see [`crate::CALL_FUEL`] and the rates beside it).
 ///
 /// # Panics
 /// If `store` is not the store the suspended guest runs in.
@@ -222,13 +236,19 @@ pub fn complete<T>(
     let Some(mut pending) = project(store.data_mut()).pending.take() else {
         return Completion::NotBlocked;
     };
+    let mut meter = Meter::new(store.get_fuel().ok());
     let (bytes, data) = pending.memory.data_and_store_mut(&mut store);
     let ctx = project(data);
-    match pending.call.run(ctx, &mut GuestMemory::new(bytes)) {
+    let completion = match pending
+        .call
+        .run(ctx, &mut GuestMemory::new(bytes), &mut meter)
+    {
         Ok(errno) => Completion::Ready(Val::I32(errno.into())),
         Err(blocked) => {
             ctx.pending = Some(PendingCall { blocked, ..pending });
             Completion::Blocked(blocked)
         }
-    }
+    };
+    meter.settle(store);
+    completion
 }

@@ -625,3 +625,106 @@ fn a_hostile_call_does_not_starve_others_on_its_thread() {
         );
     }
 }
+
+/// A plugin that answers with ONE `fd_write` of 300 KB and ignores the
+/// count, then exits, as C code on a blocking pipe may: the write goes
+/// through the 64 KiB pipe in pieces (the guest waits while the host drains
+/// it) and the whole answer arrives.
+#[test]
+fn a_single_300_kb_write_of_the_answer_arrives_whole() {
+    const LEN: usize = 300_000;
+    let plugin = hostile(limits());
+    let started = Instant::now();
+    let answer = block_on(plugin.call("naive_answer", json!([LEN]))).unwrap();
+    assert!(started.elapsed() < BOUND);
+    let text = answer.as_str().expect("a string");
+    assert_eq!(text.len(), LEN);
+    assert!(
+        text.bytes()
+            .enumerate()
+            .all(|(i, b)| b == b'0' + (i % 10) as u8),
+        "the answer's bytes changed"
+    );
+    still_serves(&plugin);
+}
+
+/// WASI calls whose work grows with their arguments charge fuel for it: a
+/// loop of 1 MiB `random_get`s, or of 4096-subscription `poll_oneoff`s,
+/// spends the budget in a few calls (unmetered, the few instructions of the
+/// loop would run until the timeout).
+#[test]
+fn wasi_heavy_loops_run_out_of_fuel() {
+    for (method, params) in [
+        ("random_loop", json!([1 << 20])),
+        ("random_loop", json!([16])),
+        ("poll_loop", Value::Null),
+    ] {
+        let plugin = hostile(limits());
+        let (error, _) = fails(&plugin, method, params.clone());
+        assert!(
+            matches!(error.kind(), ErrorKind::OutOfFuel { limit: FUEL }),
+            "{method} {params}: {error:?}"
+        );
+        still_serves(&plugin);
+    }
+}
+
+/// Without a fuel budget the same loops end at their timeout, on time: a
+/// long WASI call works in bounded steps, so the deadline is checked often.
+#[test]
+fn wasi_heavy_loops_without_a_fuel_budget_time_out() {
+    let timeout = Duration::from_secs(1);
+    for (method, params) in [
+        ("random_loop", json!([1 << 20])),
+        ("random_loop", json!([16])),
+        ("poll_loop", Value::Null),
+    ] {
+        let plugin = hostile(limits().with_fuel(None).with_timeout(Some(timeout)));
+        let (error, took) = fails(&plugin, method, params.clone());
+        assert!(
+            matches!(error.kind(), ErrorKind::Timeout { limit } if *limit == timeout),
+            "{method} {params}: {error:?}"
+        );
+        assert!(
+            took < Duration::from_secs(20),
+            "{method} {params}: {took:?}"
+        );
+        still_serves(&plugin);
+    }
+}
+
+/// While a WASI-heavy loop runs, a call polled beside it on the same thread
+/// still completes promptly.
+#[test]
+fn wasi_heavy_loops_do_not_starve_others_on_their_thread() {
+    let engine = Engine::new();
+    let timeout = Duration::from_secs(2);
+    let heavy = hostile_on(
+        &engine,
+        limits().with_fuel(None).with_timeout(Some(timeout)),
+        &LineCount::default(),
+    );
+    let neighbour = hostile_on(&engine, limits(), &LineCount::default());
+    for (method, params) in [
+        ("random_loop", json!([1 << 20])),
+        ("poll_loop", Value::Null),
+    ] {
+        let started = Instant::now();
+        let (heavy, ping) = block_on(async {
+            // `join` polls the heavy call first, each time.
+            let heavy = heavy.call(method, params.clone());
+            let ping = async {
+                let answer = neighbour.call("ping", Value::Null).await;
+                (answer, started.elapsed())
+            };
+            futures::join!(heavy, ping)
+        });
+        assert!(heavy.is_err(), "{method}: {heavy:?}");
+        let (answer, took) = ping;
+        assert_eq!(answer.unwrap(), "pong");
+        assert!(
+            took < timeout / 2,
+            "a ping beside {method} {params} took {took:?}"
+        );
+    }
+}

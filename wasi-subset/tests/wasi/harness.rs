@@ -23,12 +23,41 @@ pub(crate) struct Guest {
 
 impl Guest {
     pub(crate) fn new(ctx: WasiCtx) -> Self {
-        let (store, instance, memory) = Rig::new().instantiate(ctx);
+        Self::on(&Rig::new(), ctx)
+    }
+
+    /// A guest whose store meters fuel; it starts with `fuel` units.
+    pub(crate) fn metered(ctx: WasiCtx, fuel: u64) -> Self {
+        let mut guest = Self::on(&Rig::metered(), ctx);
+        guest.set_fuel(fuel);
+        guest
+    }
+
+    fn on(rig: &Rig, ctx: WasiCtx) -> Self {
+        let (store, instance, memory) = rig.instantiate(ctx);
         Self {
             store,
             instance,
             memory,
         }
+    }
+
+    /// The fuel left (the guest must be [`Guest::metered`]).
+    pub(crate) fn fuel(&self) -> u64 {
+        self.store.get_fuel().expect("a metered guest")
+    }
+
+    pub(crate) fn set_fuel(&mut self, fuel: u64) {
+        self.store.set_fuel(fuel).expect("a metered guest");
+    }
+
+    /// The fuel one call of `name` uses, guest wrapper included.
+    #[track_caller]
+    pub(crate) fn fuel_of(&mut self, name: &str, args: &[i64]) -> u64 {
+        let before = self.fuel();
+        let errno = self.call(name, args);
+        assert!((0..77).contains(&errno), "{name} returned {errno}");
+        before - self.fuel()
     }
 
     /// The default context: no args, no env, empty open stdin.
@@ -196,7 +225,27 @@ pub(crate) fn ready(completion: Completion) -> Val {
 
 /// Instantiates a custom WAT module with the WASI subset linked.
 pub(crate) fn instantiate_wat(wat: &str, ctx: WasiCtx) -> (Store<WasiCtx>, Instance) {
-    let engine = Engine::default();
+    instantiate_wat_on(Engine::default(), wat, ctx)
+}
+
+/// Instantiates a custom WAT module (without a start function) on an
+/// engine that meters fuel; the store starts with `fuel` units.
+pub(crate) fn instantiate_metered_wat(
+    wat: &str,
+    ctx: WasiCtx,
+    fuel: u64,
+) -> (Store<WasiCtx>, Instance) {
+    let mut config = wasmi::Config::default();
+    // Eager: lazy translation would charge a function's first call.
+    config
+        .consume_fuel(true)
+        .compilation_mode(wasmi::CompilationMode::Eager);
+    let (mut store, instance) = instantiate_wat_on(Engine::new(&config), wat, ctx);
+    store.set_fuel(fuel).expect("metered");
+    (store, instance)
+}
+
+fn instantiate_wat_on(engine: Engine, wat: &str, ctx: WasiCtx) -> (Store<WasiCtx>, Instance) {
     let module = Module::new(&engine, wat).expect("compiles");
     let mut linker = Linker::<WasiCtx>::new(&engine);
     add_to_linker(&mut linker, |c: &mut WasiCtx| c).expect("links");

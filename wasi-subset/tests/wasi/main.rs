@@ -9,6 +9,7 @@ mod clocks;
 mod fd_misc;
 mod fd_read;
 mod fd_write;
+mod fuel;
 mod linking;
 mod poll;
 mod proc;

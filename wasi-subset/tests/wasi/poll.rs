@@ -383,7 +383,7 @@ fn poll_oneoff_output_room() {
     );
 
     // stdout full: suspended until the embedder takes output.
-    g.iovecs(0x20, &[(0x40, 16)]);
+    g.iovecs(0x20, &[(0x40, 7)]);
     assert_eq!(g.call("fd_write", &[1, 0x20, 1, 0x30]), 0);
     assert_eq!(g.ctx().stdout().len(), 10);
     g.write(SUBS, &fd_sub(1, EVENT_FD_WRITE, 1));

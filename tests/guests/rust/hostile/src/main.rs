@@ -19,6 +19,9 @@
 //! | `sleep_forever` | sleeps, forever |
 //! | `host_call_flood` | sends `echo` requests (3 KiB each) forever and never reads an answer |
 //! | `wasi_poke` | calls every WASI function but `proc_exit` with out-of-bounds, overflowing and misaligned pointers; answers `[[name, [errno, ...]], ...]` |
+//! | `naive_answer [n]` | answers with a string of `n` bytes (`"0123456789"` repeated) in ONE `fd_write` whose count it ignores, then exits 0, as C code may on a blocking pipe |
+//! | `random_loop [n]` | calls `random_get` over `n` bytes, forever |
+//! | `poll_loop` | calls `poll_oneoff` with 4096 ready clock subscriptions, forever |
 //!
 //! Everything that bypasses the plugin kit writes to stdout with `std::io`
 //! directly, as a guest that ignores the protocol would.
@@ -109,6 +112,18 @@ fn host_call_flood() -> Result<(), Error> {
     wasi::request_flood(head, &tail)
 }
 
+/// The answer line to request id 1 (the host's first and only request of
+/// a call) whose result is a string of `len` bytes, `"0123456789"` repeated.
+fn naive_answer(len: usize) -> Result<(), Error> {
+    let digits = b"0123456789".repeat(len.div_ceil(10));
+    let mut line = Vec::with_capacity(len + 64);
+    line.extend_from_slice(br#"{"jsonrpc":"2.0","id":1,"result":""#);
+    line.extend_from_slice(digits.get(..len).unwrap_or_default());
+    line.extend_from_slice(b"\"}\n");
+    wasi::write_once(&line);
+    std::process::exit(0)
+}
+
 fn exit(status: i32) -> Result<(), Error> {
     std::process::exit(status)
 }
@@ -149,6 +164,15 @@ fn main() {
         .method("sleep_forever", |()| async { sleep_forever() })
         .method("host_call_flood", |()| async { host_call_flood() })
         .method("wasi_poke", |()| async { wasi::poke() })
+        .method(
+            "naive_answer",
+            |len: usize| async move { naive_answer(len) },
+        )
+        .method(
+            "random_loop",
+            |len: usize| async move { wasi::random_loop(len) },
+        )
+        .method("poll_loop", |()| async { wasi::poll_loop() })
         .run();
 }
 
@@ -289,6 +313,51 @@ mod wasi {
                 }
                 done = done.saturating_add(written).min(len);
             }
+        }
+    }
+
+    /// Writes `bytes` to stdout with one `fd_write`, ignoring the count.
+    pub(crate) fn write_once(bytes: &[u8]) {
+        let iovec: [u32; 2] = [bytes.as_ptr() as usize as u32, bytes.len() as u32];
+        let mut written = 0u32;
+        // SAFETY: `iovec` names `bytes`, which outlives the call; the host
+        // writes only the 4 bytes of `written`.
+        unsafe { fd_write(1, addr(&iovec), 1, addr_mut(&mut written)) };
+    }
+
+    /// Fills a buffer of `len` bytes with `random_get`, forever.
+    pub(crate) fn random_loop(len: usize) -> Result<(), Error> {
+        let mut buf = vec![0u8; len];
+        let (ptr, len) = (buf.as_mut_ptr() as usize as u32, len as u32);
+        loop {
+            // SAFETY: `ptr` names `buf`'s `len` bytes, alive for the whole loop.
+            unsafe { random_get(ptr, len) };
+        }
+    }
+
+    /// Polls 4096 clock subscriptions that are all ready (the realtime
+    /// clock, absolute, at instant 0), forever.
+    pub(crate) fn poll_loop() -> Result<(), Error> {
+        const N: usize = 4096;
+        // A subscription is 48 bytes (6 u64), an event 32 (4 u64).
+        let mut subs = vec![0u64; 6 * N];
+        for sub in subs.chunks_exact_mut(6) {
+            sub[5] = 1; // the flags at offset 40: SUBSCRIPTION_CLOCK_ABSTIME
+        }
+        let mut events = vec![0u64; 4 * N];
+        let mut nevents = 0u32;
+        loop {
+            // SAFETY: `subs` and `events` hold `N` subscriptions and events,
+            // 8-aligned, alive for the whole loop; the host reads the first
+            // and writes the second and `nevents`.
+            unsafe {
+                poll_oneoff(
+                    subs.as_ptr() as usize as u32,
+                    events.as_mut_ptr() as usize as u32,
+                    N as u32,
+                    addr_mut(&mut nevents),
+                )
+            };
         }
     }
 
@@ -677,5 +746,20 @@ mod wasi {
     /// Always fails: this is not a WASI program.
     pub(crate) fn poke() -> Result<Vec<(&'static str, Vec<u32>)>, Error> {
         Err(Error::internal("wasi_poke needs WASI"))
+    }
+
+    /// Writes `bytes` to stdout.
+    pub(crate) fn write_once(bytes: &[u8]) {
+        let _ = std::io::stdout().write_all(bytes);
+    }
+
+    /// Always fails: this is not a WASI program.
+    pub(crate) fn random_loop(_len: usize) -> Result<(), Error> {
+        Err(Error::internal("random_loop needs WASI"))
+    }
+
+    /// Always fails: this is not a WASI program.
+    pub(crate) fn poll_loop() -> Result<(), Error> {
+        Err(Error::internal("poll_loop needs WASI"))
     }
 }
