@@ -288,3 +288,48 @@ fn a_module_with_two_memories_is_refused_at_load() {
         .code(1)
         .stderr(predicate::str::contains("2 linear memories"));
 }
+
+/// Loops forever on host work: `random_get` over 16 MiB.
+const RANDOM_LOOP: &str = r#"(module
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (memory (export "memory") 257)
+  (func (export "_start")
+    (loop $again
+      (drop (call $random (i32.const 0) (i32.const 16777216)))
+      (br $again))))"#;
+
+/// Loops forever on `poll_oneoff` with 4096 clock subscriptions that are
+/// already due (each a relative timeout of 0).
+const POLL_LOOP: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 16)
+  (func (export "_start") (local $i i32)
+    ;; 4096 subscriptions of 48 bytes at 0: tag 0 (clock) at +8, id 1 at +16.
+    (loop $fill
+      (i32.store8 (i32.add (i32.mul (local.get $i) (i32.const 48)) (i32.const 8)) (i32.const 0))
+      (i32.store (i32.add (i32.mul (local.get $i) (i32.const 48)) (i32.const 16)) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 4096))))
+    (loop $again
+      (drop (call $poll (i32.const 0) (i32.const 262144) (i32.const 4096) (i32.const 524288)))
+      (br $again))))"#;
+
+/// `--timeout` holds against loops of host work too, whose cost the WASI
+/// subset charges in fuel: the deadline is checked between slices.
+#[test]
+fn the_timeout_stops_loops_of_wasi_calls() {
+    for (name, wat) in [("random.wat", RANDOM_LOOP), ("poll.wat", POLL_LOOP)] {
+        let (_dir, module) = temp_file(name, wat);
+        let started = Instant::now();
+        wasplug()
+            .args(["run", "--timeout", "1", "--fuel", "none"])
+            .arg(&module)
+            .assert()
+            .code(124);
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+}
