@@ -3,17 +3,19 @@
 use crate::{
     LogLevel, explain,
     host::{self, Builtin},
+    json::Layout,
     limits::{Cap, Seconds},
     term::{self, Progress, Stderr},
+    text,
 };
 use anyhow::{Context as _, anyhow};
 use clap::Args;
-use serde_json::Value;
 use std::{
+    io::Read as _,
     path::{Path, PathBuf},
     process::ExitCode,
 };
-use wasplug_hdk::{Error, HostMethods, Limits, Plugin};
+use wasplug_hdk::{ErrorKind, HostMethods, Limits, Plugin, RawValue};
 use wasplug_protocol::{DISCOVER_METHOD, Discover};
 
 /// What `wasplug call --help` adds after the options.
@@ -22,14 +24,22 @@ pub(crate) fn call_help() -> String {
         "\
 PARAMS is JSON text: an array or an object, sent as the JSON-RPC params. A
 scalar (number, string, boolean) is sent as a one-element array, so `5` means
-`[5]` and '\"hi\"' means [\"hi\"]; `null` or no PARAMS sends none.
+`[5]` and '\"hi\"' means [\"hi\"]; `null` or no PARAMS sends none; `-` reads
+PARAMS from stdin. PARAMS is checked, then sent as written: numbers of any
+size or precision reach the plugin unchanged.
 
-The result is printed on stdout as one line of JSON. A JSON-RPC error from the
-plugin prints its code, message and data on stderr; any other failure prints an
+The result is printed on stdout as one line of JSON (indented with --pretty),
+as the plugin wrote it: numbers unchanged. A JSON-RPC error from the plugin
+prints its code, message and data on stderr; any other failure prints an
 explanation; both exit with status 1.
 
 The plugin's stderr is its log: each line is shown on stderr as `[name] line`
 (hidden with --log-level error or off).
+
+Text from the plugin (log lines, error messages and data) is shown with its
+control characters and escape sequences escaped (`\\x1b`, `\\r`, `\\u{{9b}}`), so
+it cannot forge or erase what is on the terminal; in JSON on stdout the same
+characters are written as `\\u00XX` escapes (the value is unchanged).
 
 {}",
         host::HELP
@@ -51,7 +61,7 @@ pub(crate) struct LimitArgs {
 }
 
 impl LimitArgs {
-    fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits::default()
             .with_timeout(self.timeout.0)
             .with_fuel(self.fuel.0)
@@ -68,7 +78,12 @@ pub(crate) struct CallArgs {
     plugin: PathBuf,
     /// The method to call.
     method: String,
-    /// The params, as JSON text (see below). Default: none.
+    /// Print the result indented over several lines instead of one.
+    #[arg(long)]
+    pretty: bool,
+    /// The params, as JSON text, or `-` to read them from stdin (see below).
+    /// Default: none.
+    #[arg(allow_negative_numbers = true)]
     params: Option<String>,
 }
 
@@ -84,22 +99,46 @@ pub(crate) struct MethodsArgs {
     plugin: PathBuf,
 }
 
-/// Reads PARAMS: JSON text; a scalar becomes a one-element array.
-fn parse_params(text: Option<&str>) -> anyhow::Result<Value> {
+/// PARAMS longer than this are not quoted back when they are not JSON.
+const QUOTED_PARAMS: usize = 200;
+
+/// Reads PARAMS (`-`: from stdin).
+fn read_params(arg: Option<String>) -> anyhow::Result<Option<String>> {
+    match arg.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read PARAMS from stdin")?;
+            Ok(Some(text))
+        }
+        _ => Ok(arg),
+    }
+}
+
+/// Checks PARAMS and keeps them as written (no `Value` is built, so every
+/// number stays exact); a scalar becomes a one-element array, `null` none.
+fn parse_params(text: Option<&str>) -> anyhow::Result<Option<Box<RawValue>>> {
     let Some(text) = text else {
-        return Ok(Value::Null);
+        return Ok(None);
     };
-    let value: Value = serde_json::from_str(text).with_context(|| {
+    let raw: &RawValue = serde_json::from_str(text).with_context(|| {
+        let quoted = if text.len() <= QUOTED_PARAMS {
+            format!(": `{text}`")
+        } else {
+            format!(" ({} bytes)", text.len())
+        };
         format!(
-            "PARAMS is not valid JSON: `{text}`. Give an array (`[1, 2]`), an object \
+            "PARAMS is not valid JSON{quoted}. Give an array (`[1, 2]`), an object \
              (`{{\"key\": 1}}`) or a scalar (`5`, `'\"text\"'`, `true`), quoted for your shell"
         )
     })?;
-    Ok(match value {
-        scalar @ (Value::Bool(_) | Value::Number(_) | Value::String(_)) => {
-            Value::Array(vec![scalar])
-        }
-        structured => structured,
+    let json = raw.get();
+    Ok(match json.as_bytes().first() {
+        Some(b'n') => None,
+        Some(b'[' | b'{') => Some(raw.to_owned()),
+        // A scalar: valid JSON inside brackets is a valid array.
+        _ => Some(RawValue::from_string(format!("[{json}]"))?),
     })
 }
 
@@ -117,7 +156,7 @@ pub(crate) fn logger(
     let show = level.shows_plugin_logs();
     move |plugin: &str, line: &str| {
         if show {
-            stderr.line(&format!("[{plugin}] {line}"));
+            stderr.plugin_line(plugin, line);
         }
     }
 }
@@ -146,12 +185,12 @@ fn load(path: &Path, limits: &LimitArgs, level: LogLevel, method: &str) -> anyho
         .host_methods(host_methods(&stderr, level))
         .logger(logger(&stderr, level))
         .build()
-        .map_err(|error| match error {
-            Error::InvalidModule { reason } => {
-                anyhow!(explain::invalid_module(&shown_name, &bytes, &reason))
+        .map_err(|error| match error.kind() {
+            ErrorKind::InvalidModule { reason } => {
+                anyhow!(explain::invalid_module(&shown_name, &bytes, reason))
             }
-            other => anyhow!(explain::explain(
-                &other,
+            _ => anyhow!(explain::explain(
+                &error,
                 &shown_name,
                 method,
                 level.shows_plugin_logs()
@@ -167,13 +206,14 @@ fn load(path: &Path, limits: &LimitArgs, level: LogLevel, method: &str) -> anyho
 }
 
 impl Loaded {
-    /// Calls `method`, with a progress line while it runs long.
-    fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
+    /// Calls `method`, with a progress line while it runs long; returns the
+    /// result as the plugin wrote it.
+    fn call(&self, method: &str, params: Option<Box<RawValue>>) -> anyhow::Result<Box<RawValue>> {
         let progress = Progress::start(
             &self.stderr,
-            format!("calling `{method}` on {}", self.plugin.name()),
+            text::escape(&format!("calling `{method}` on {}", self.plugin.name())).into_owned(),
         );
-        let result = futures::executor::block_on(self.plugin.call(method, params));
+        let result = futures::executor::block_on(self.plugin.call_raw(method, params));
         drop(progress);
         result.map_err(|error| {
             anyhow!(explain::explain(
@@ -186,55 +226,88 @@ impl Loaded {
     }
 }
 
-/// `wasplug call`: prints the result as one line of JSON.
+/// `wasplug call`: prints the result as one line of JSON (or indented).
 pub(crate) fn call(args: CallArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
-    let params = parse_params(args.params.as_deref())?;
+    let params = parse_params(read_params(args.params)?.as_deref())?;
     let loaded = load(&args.plugin, &args.limits, level, &args.method)?;
     let result = loaded.call(&args.method, params)?;
-    term::print(&format!("{result}\n"))?;
+    let layout = if args.pretty {
+        Layout::Indented
+    } else {
+        Layout::OneLine
+    };
+    term::print_json(result.get(), layout)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `wasplug methods`: the plugin's name, version, protocol and methods.
 pub(crate) fn methods(args: MethodsArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     let loaded = load(&args.plugin, &args.limits, level, DISCOVER_METHOD)?;
-    let answer = loaded.call(DISCOVER_METHOD, Value::Null)?;
+    let answer = loaded.call(DISCOVER_METHOD, None)?;
     if args.json {
-        term::print(&format!("{answer}\n"))?;
+        term::print_json(answer.get(), Layout::OneLine)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let discover: Discover = serde_json::from_value(answer).with_context(|| {
+    let discover: Discover = serde_json::from_str(answer.get()).with_context(|| {
         format!(
             "{}'s answer to `{DISCOVER_METHOD}` is not a discover document (name, version, \
              protocol, methods); `wasplug methods --json` shows it as it is",
             loaded.shown_name
         )
     })?;
-    let mut text = format!(
+    let mut out = format!(
         "name:     {}\nversion:  {}\nprotocol: {}\nmethods:\n",
-        discover.info.title, discover.info.version, discover.info.protocol
+        text::escape(&discover.info.title),
+        text::escape(&discover.info.version),
+        discover.info.protocol
     );
     for name in discover.method_names() {
-        text.push_str(&format!("  {name}\n"));
+        out.push_str(&format!("  {}\n", text::escape(name)));
     }
-    term::print(&text)?;
+    term::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn params(text: &str) -> Option<String> {
+        parse_params(Some(text))
+            .unwrap()
+            .map(|raw| raw.get().to_owned())
+    }
 
     #[test]
-    fn scalars_are_wrapped_and_structures_kept() {
-        assert_eq!(parse_params(None).unwrap(), Value::Null);
-        assert_eq!(parse_params(Some("5")).unwrap(), json!([5]));
-        assert_eq!(parse_params(Some("\"hi\"")).unwrap(), json!(["hi"]));
-        assert_eq!(parse_params(Some("true")).unwrap(), json!([true]));
-        assert_eq!(parse_params(Some("null")).unwrap(), Value::Null);
-        assert_eq!(parse_params(Some("[1,2]")).unwrap(), json!([1, 2]));
-        assert_eq!(parse_params(Some("{\"a\":1}")).unwrap(), json!({"a": 1}));
+    fn scalars_are_wrapped_and_structures_kept_as_written() {
+        assert!(parse_params(None).unwrap().is_none());
+        assert_eq!(params("5").as_deref(), Some("[5]"));
+        assert_eq!(params(" \"hi\"\n").as_deref(), Some("[\"hi\"]"));
+        assert_eq!(params("true").as_deref(), Some("[true]"));
+        assert_eq!(params(" null "), None);
+        assert_eq!(params(" [1, 2] ").as_deref(), Some("[1, 2]"));
+        assert_eq!(params("{\"a\":1}").as_deref(), Some("{\"a\":1}"));
         assert!(parse_params(Some("[1,")).is_err());
+        assert!(parse_params(Some("[1] 2")).is_err());
+        assert!(parse_params(Some("NaN")).is_err());
+    }
+
+    #[test]
+    fn every_json_number_is_kept_exactly() {
+        for number in [
+            "18446744073709551617",
+            "-1e400",
+            "1E+2",
+            "-0",
+            "0.1000",
+            "123456789012345678901234567890.123456789e-999",
+        ] {
+            assert_eq!(params(number), Some(format!("[{number}]")));
+            let array = format!("[{number}, {{\"n\": {number}}}]");
+            assert_eq!(params(&array), Some(array.clone()));
+        }
+        for not_a_number in ["01", "1.", ".5", "+1", "1e", "Infinity", "0x10"] {
+            assert!(parse_params(Some(not_a_number)).is_err(), "{not_a_number}");
+        }
     }
 }

@@ -4,6 +4,7 @@ use crate::{
     LogLevel,
     call::{host_methods, logger},
     term::{self, Stderr},
+    text,
 };
 use clap::Args;
 use serde_json::{Value, json};
@@ -11,7 +12,7 @@ use std::{
     process::ExitCode,
     time::{Duration, Instant},
 };
-use wasplug_hdk::{Error, Plugin};
+use wasplug_hdk::{Error, ErrorKind, Plugin};
 
 /// The test plugin (`test-plugin/`), built for wasm32-wasip1 by `build.rs`.
 const TEST_PLUGIN: &[u8] = include_bytes!(env!("WASPLUG_TEST_PLUGIN"));
@@ -98,14 +99,15 @@ fn sleep(plugin: &Plugin) -> Step {
 
 fn contained_panic(plugin: &Plugin) -> Step {
     let (result, took) = timed(plugin, "panic", Value::Null);
-    let Err(Error::Trap { trap, .. }) = result else {
+    let Some(ErrorKind::Trap { trap, .. }) = result.as_ref().err().map(Error::kind) else {
         return Err(format!("panic -> {result:?}, expected a trap"));
     };
     match timed(plugin, "ping", Value::Null) {
         (Ok(answer), _) if answer == "pong" => Ok(format!(
-            "panic -> contained in {}: the plugin trapped ({trap}); then ping -> \"pong\" again\n        \
+            "panic -> contained in {}: the plugin trapped ({}); then ping -> \"pong\" again\n        \
              a crash ends only its own call; the next call starts from a fresh instance",
-            ms(took)
+            ms(took),
+            text::escape(trap)
         )),
         (other, _) => Err(format!(
             "ping after the panic -> {other:?}, expected \"pong\""

@@ -1,6 +1,6 @@
 //! One-paragraph explanations of the host kit's errors, for people.
 
-use wasplug_hdk::Error;
+use wasplug_hdk::{Error, ErrorKind};
 
 /// The first line of a message that may run over several (a WAT parse
 /// error shows the source), with the position it points at.
@@ -31,11 +31,15 @@ pub(crate) fn invalid_module(path: &str, bytes: &[u8], reason: &str) -> String {
 }
 
 /// Explains why loading `plugin` or calling its `method` failed: what
-/// happened, and what to do about it. With `logs_shown`, the plugin's last
-/// stderr line is already on screen; without, it is quoted.
+/// happened, and what to do about it, in one line. With `logs_shown`, the
+/// plugin's last stderr line is already on screen; without, it is quoted.
+///
+/// The text quotes what the plugin said (its error message and data, stderr
+/// lines, its offending line): whoever prints it makes it safe for the
+/// terminal, as `main` does with every error ([`crate::text::escape`]).
 pub(crate) fn explain(error: &Error, plugin: &str, method: &str, logs_shown: bool) -> String {
-    let mut text = match error {
-        Error::Plugin {
+    let mut text = match error.kind() {
+        ErrorKind::Plugin {
             code,
             message,
             data,
@@ -44,31 +48,31 @@ pub(crate) fn explain(error: &Error, plugin: &str, method: &str, logs_shown: boo
                 "`{method}` failed: the plugin answered with JSON-RPC error {code}: {message}"
             );
             if let Some(data) = data {
-                text.push_str(&format!("\ndata: {data}"));
+                text.push_str(&format!(" (data: {data})"));
             }
             return text;
         }
-        Error::Io { path, source } => format!(
+        ErrorKind::Io { path, source } => format!(
             "cannot read the plugin {path}: {source}. PLUGIN must be a wasm32-wasip1 \
              module: a .wasm file, or WebAssembly text (.wat)."
         ),
-        Error::InvalidModule { reason } => format!(
+        ErrorKind::InvalidModule { reason } => format!(
             "{plugin} is not a valid WebAssembly module: {}. PLUGIN must be a \
              wasm32-wasip1 module: a .wasm file, or WebAssembly text (.wat).",
             one_line(reason)
         ),
-        Error::RefusedImports { imports } => format!(
+        ErrorKind::RefusedImports { imports } => format!(
             "{plugin} imports {}, which the sandbox does not provide, so it was refused. A \
              plugin may import only WASI preview 1 functions (`wasi_snapshot_preview1`); \
              whatever else it needs from the host is a host method it calls over JSON-RPC. \
              `wasplug inspect {plugin}` lists its imports.",
             imports.join(", ")
         ),
-        Error::MissingExport { name, expected } => format!(
+        ErrorKind::MissingExport { name, expected } => format!(
             "{plugin} does not export `{name}` ({expected}), so it is not a wasm32-wasip1 \
              command: build the plugin as a binary for the wasm32-wasip1 target."
         ),
-        Error::IncompatibleProtocol {
+        ErrorKind::IncompatibleProtocol {
             plugin: theirs,
             host,
         } => format!(
@@ -76,43 +80,43 @@ pub(crate) fn explain(error: &Error, plugin: &str, method: &str, logs_shown: boo
              protocol {host}: rebuild the plugin with a wasplug-pdk that speaks protocol \
              {host}, or use a wasplug that speaks {theirs}."
         ),
-        Error::Trap { trap, .. } => format!(
+        ErrorKind::Trap { trap, .. } => format!(
             "the plugin trapped while answering `{method}`: {trap}. A trap (a panic, an \
              `unreachable`, an out-of-bounds access, a stack overflow) ends only this call: \
              its instance is thrown away and the host is unaffected."
         ),
-        Error::Timeout { limit } => format!(
+        ErrorKind::Timeout { limit } => format!(
             "`{method}` did not finish within its timeout of {} s, so the call was \
              stopped. Allow more with --timeout <SECONDS> (or --timeout none).",
             limit.as_secs_f64()
         ),
-        Error::OutOfFuel { limit } => format!(
+        ErrorKind::OutOfFuel { limit } => format!(
             "`{method}` used up its fuel budget of {limit} units, so the call was \
              stopped. Fuel counts the instructions the plugin executes: a deterministic \
              CPU budget. Allow more with --fuel <UNITS> (or --fuel none)."
         ),
-        Error::MemoryLimit { limit, .. } => format!(
+        ErrorKind::MemoryLimit { limit, .. } => format!(
             "`{method}` needed more linear memory than its limit of {} MiB, so the call \
              was stopped. Allow more with --max-memory <MIB> (or --max-memory none).",
             limit >> 20
         ),
-        Error::ExitWithoutAnswer { status, .. } => format!(
+        ErrorKind::ExitWithoutAnswer { status, .. } => format!(
             "the plugin exited with status {status} without answering `{method}`. Is it a \
              wasplug plugin? A plain WASI program runs with `wasplug run`."
         ),
-        Error::Deadlock { .. } => format!(
+        ErrorKind::Deadlock => format!(
             "the plugin waits for input but has neither answered `{method}` nor called the \
              host, so nothing can ever arrive: the call was stopped. Is it a wasplug plugin? \
              A plain WASI program runs with `wasplug run`."
         ),
-        Error::Protocol { source } => format!(
+        ErrorKind::Protocol { source } => format!(
             "the plugin broke the protocol while answering `{method}`: {source}. A plugin \
              writes only JSON-RPC 2.0 lines on stdout (its logs go to stderr). Is it a \
              wasplug plugin? A plain WASI program runs with `wasplug run`."
         ),
         other => format!("{other}."),
     };
-    if let Some(line) = error.stderr().last().filter(|_| !logs_shown) {
+    if let Some(line) = error.stderr_summary().filter(|_| !logs_shown) {
         text.push_str(&format!(" The plugin's last stderr line: {line}"));
     }
     text

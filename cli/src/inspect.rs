@@ -1,7 +1,7 @@
 //! `wasplug inspect`: what a module imports, exports and records, without
 //! running it.
 
-use crate::{explain, term};
+use crate::{explain, json::Layout, term, text::escape};
 use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
@@ -14,7 +14,6 @@ use wasmi::{ExternType, ImportType, Module, ValType};
 use wasplug_protocol::{
     PROTOCOL_VERSION, VERSION_SECTION, check_compatible, decode_version_section,
 };
-use wasplug_wasi::{MODULE, SUPPORTED_FUNCTIONS};
 
 /// `wasplug inspect`.
 #[derive(Args, Debug)]
@@ -41,20 +40,12 @@ pub(crate) enum ImportStatus {
 }
 
 impl ImportStatus {
-    /// Classifies an import: a WASI function imported with another
-    /// signature than WASI gives it is refused, as the host kit does.
+    /// Classifies an import as the sandbox does (`wasplug_wasi::ImportStatus`).
     pub(crate) fn of(import: &ImportType<'_>) -> Self {
-        let is_wasi_func = import.module() == MODULE
-            && matches!(
-                (import.ty(), wasplug_wasi::signature(import.name())),
-                (ExternType::Func(wanted), Some(given)) if *wanted == given
-            );
-        if !is_wasi_func {
-            ImportStatus::Refused
-        } else if SUPPORTED_FUNCTIONS.contains(&import.name()) {
-            ImportStatus::Supported
-        } else {
-            ImportStatus::Errno
+        match wasplug_wasi::ImportStatus::of(import) {
+            wasplug_wasi::ImportStatus::Supported => ImportStatus::Supported,
+            wasplug_wasi::ImportStatus::Errno => ImportStatus::Errno,
+            _ => ImportStatus::Refused,
         }
     }
 
@@ -78,8 +69,12 @@ struct Report {
     imports: Vec<Import>,
     exports: Vec<Export>,
     memories: Vec<Memory>,
-    /// Whether the module exports `_start` and `memory`, imports nothing refused.
+    custom_sections: Vec<CustomSection>,
+    /// Whether the sandbox runs it: it passes the module check of
+    /// `wasplug_wasi::Program` and exports `memory`.
     runnable: bool,
+    /// Why it does not run, when it does not.
+    problem: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -108,6 +103,13 @@ struct Memory {
     initial_pages: u64,
     max_pages: Option<u64>,
     memory64: bool,
+}
+
+#[derive(Serialize)]
+struct CustomSection {
+    name: String,
+    /// Bytes of data.
+    size: u64,
 }
 
 fn kind(ty: &ExternType) -> &'static str {
@@ -205,6 +207,13 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
                 .filter_map(|e| memory(e.name().to_owned(), false, e.ty())),
         )
         .collect();
+    let custom_sections = module
+        .custom_sections()
+        .map(|s| CustomSection {
+            name: s.name().to_owned(),
+            size: u64::try_from(s.data().len()).unwrap_or(u64::MAX),
+        })
+        .collect();
     let (protocol_version, protocol_problem) = match module
         .custom_sections()
         .find(|s| s.name() == VERSION_SECTION)
@@ -218,9 +227,15 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
             Err(e) => (None, Some(e.to_string())),
         },
     };
-    let runnable = imports.iter().all(|i| i.status != ImportStatus::Refused)
-        && matches!(module.get_export("_start"), Some(ExternType::Func(_)))
-        && matches!(module.get_export("memory"), Some(ExternType::Memory(_)));
+    // The sandbox's own module check, the one `run` and the host kit apply.
+    let problem = wasplug_wasi::Program::new(&engine, &bytes)
+        .err()
+        .map(|e| e.to_string())
+        .or_else(|| {
+            (!matches!(module.get_export("memory"), Some(ExternType::Memory(_))))
+                .then(|| "it exports no linear memory named `memory`".to_owned())
+        });
+    let runnable = problem.is_none();
     Ok(Report {
         file: path.display().to_string(),
         size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
@@ -229,22 +244,39 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
         imports,
         exports,
         memories,
+        custom_sections,
         runnable,
+        problem,
     })
 }
 
+/// Characters `text` takes on screen once escaped, for aligning columns.
+fn width(text: &str) -> usize {
+    escape(text).chars().count()
+}
+
+/// The report as text. Every name in it comes from the module, so each is
+/// made safe for the terminal ([`escape`]).
 fn text(report: &Report) -> Result<String, fmt::Error> {
     let mut out = String::new();
-    writeln!(out, "file:     {} ({} bytes)", report.file, report.size)?;
+    writeln!(
+        out,
+        "file:     {} ({} bytes)",
+        escape(&report.file),
+        report.size
+    )?;
     match (report.protocol_version, &report.protocol_problem) {
         (Some(v), None) => writeln!(
             out,
             "protocol: wasplug protocol {v} (this host speaks {PROTOCOL_VERSION})"
         )?,
-        (Some(v), Some(problem)) => writeln!(out, "protocol: wasplug protocol {v}: {problem}")?,
+        (Some(v), Some(problem)) => {
+            writeln!(out, "protocol: wasplug protocol {v}: {}", escape(problem))?
+        }
         (None, Some(problem)) => writeln!(
             out,
-            "protocol: unreadable `{VERSION_SECTION}` section: {problem}"
+            "protocol: unreadable `{VERSION_SECTION}` section: {}",
+            escape(problem)
         )?,
         (None, None) => writeln!(
             out,
@@ -259,42 +291,58 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
         writeln!(
             out,
             "memory:   `{}` ({how}): {}",
-            m.name,
+            escape(&m.name),
             pages(m.initial_pages, m.max_pages)
         )?;
     }
-    let width = report
+    let column = report
         .imports
         .iter()
-        .map(|i| i.module.len() + i.name.len() + 2)
+        .map(|i| width(&i.module) + width(&i.name) + 2)
         .max()
         .unwrap_or(0);
     writeln!(out, "imports ({}):", report.imports.len())?;
     for i in &report.imports {
-        let name = format!("{}::{}", i.module, i.name);
+        let name = format!("{}::{}", escape(&i.module), escape(&i.name));
         writeln!(
             out,
-            "  {name:<width$}  {:<6}  {}",
+            "  {name:<column$}  {:<6}  {}",
             i.kind,
             i.status.describe()
         )?;
     }
-    let width = report
+    let column = report
         .exports
         .iter()
-        .map(|e| e.name.len())
+        .map(|e| width(&e.name))
         .max()
         .unwrap_or(0);
     writeln!(out, "exports ({}):", report.exports.len())?;
     for e in &report.exports {
-        writeln!(out, "  {:<width$}  {:<6}  {}", e.name, e.kind, e.ty)?;
+        let name = escape(&e.name);
+        writeln!(out, "  {name:<column$}  {:<6}  {}", e.kind, e.ty)?;
+    }
+    let column = report
+        .custom_sections
+        .iter()
+        .map(|s| width(&s.name))
+        .max()
+        .unwrap_or(0);
+    writeln!(out, "custom sections ({}):", report.custom_sections.len())?;
+    for s in &report.custom_sections {
+        let name = escape(&s.name);
+        let unit = if s.size == 1 { "byte" } else { "bytes" };
+        writeln!(out, "  {name:<column$}  {} {unit}", s.size)?;
     }
     let verdict = match (report.runnable, report.protocol_version.is_some()) {
         (true, true) => "a wasplug plugin: `wasplug call` and `wasplug methods` run it",
         (true, false) => "a WASI command: `wasplug run` runs it; no protocol version recorded",
-        (false, _) => "not runnable in the sandbox (refused imports, or no `_start`/`memory`)",
+        (false, _) => "not runnable in the sandbox",
     };
     writeln!(out, "verdict:  {verdict}")?;
+    if let Some(problem) = &report.problem {
+        writeln!(out, "          {}", escape(problem))?;
+    }
     Ok(out)
 }
 
@@ -302,7 +350,9 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
 pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let report = report(&args.module)?;
     if args.json {
-        term::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        // Written indented through the JSON printer, which also escapes the
+        // characters serde_json leaves raw (DEL, C1 controls, bidi overrides).
+        term::print_json(&serde_json::to_string(&report)?, Layout::Indented)?;
     } else {
         term::print(&text(&report)?)?;
     }

@@ -10,9 +10,11 @@ mod demo;
 mod explain;
 mod host;
 mod inspect;
+mod json;
 mod limits;
 mod run;
 mod term;
+mod text;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::{io::IsTerminal, process::ExitCode};
@@ -115,7 +117,9 @@ fn main() -> ExitCode {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
         if !broken_pipe {
-            eprintln!("error: {error:#}");
+            // Errors quote what plugins said (messages, data, stderr lines,
+            // import names): one line, made safe for the terminal.
+            eprintln!("error: {}", text::escape(&format!("{error:#}")));
         }
         ExitCode::FAILURE
     })

@@ -1,7 +1,13 @@
-//! The terminal's stderr, shared by plugin log lines and the progress line.
+//! The terminal: stdout for results, stderr shared by plugin log lines and
+//! the progress line.
 
+use crate::{
+    json::{self, Layout},
+    text,
+};
+use anyhow::Context as _;
 use std::{
-    io::{IsTerminal, Write},
+    io::{BufWriter, IsTerminal, Write},
     sync::{
         Arc, Mutex,
         mpsc::{self, RecvTimeoutError},
@@ -23,10 +29,23 @@ const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '�
 /// # Errors
 /// When stdout cannot be written (a closed pipe, say).
 pub(crate) fn print(text: &str) -> anyhow::Result<()> {
-    use anyhow::Context as _;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// Writes the JSON text `json` to stdout in `layout`, then a newline, as it
+/// is written (see [`json::write`]: numbers unchanged, unsafe characters
+/// escaped, no tree built), and flushes it.
+///
+/// # Errors
+/// When stdout cannot be written (a closed pipe, say).
+pub(crate) fn print_json(json: &str, layout: Layout) -> anyhow::Result<()> {
+    let mut stdout = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    json::write(json, layout, &mut stdout)
+        .and_then(|()| stdout.write_all(b"\n"))
         .and_then(|()| stdout.flush())
         .context("cannot write to stdout")
 }
@@ -41,13 +60,24 @@ pub(crate) struct Stderr {
 
 impl Stderr {
     /// Writes one line (a newline is added).
-    pub(crate) fn line(&self, text: &str) {
+    fn line(&self, text: &str) {
         let mut shown = self.status_shown.lock().unwrap_or_else(|e| e.into_inner());
         let mut err = std::io::stderr().lock();
         if std::mem::take(&mut *shown) {
             let _ = err.write_all(CLEAR_LINE.as_bytes());
         }
         let _ = writeln!(err, "{text}");
+    }
+
+    /// Writes a plugin's log line as `[plugin] text`, both made safe for the
+    /// terminal ([`text::escape`]): a plugin cannot erase the prefix or forge
+    /// a line of its own.
+    pub(crate) fn plugin_line(&self, plugin: &str, text: &str) {
+        self.line(&format!(
+            "[{}] {}",
+            text::escape(plugin),
+            text::escape(text)
+        ));
     }
 
     /// Replaces the progress line with `text` (`None`: erases it).

@@ -6,6 +6,8 @@ mod cli {
     mod demo;
     mod inspect;
     mod methods;
+    mod numbers;
     mod run;
     mod support;
+    mod terminal;
 }

@@ -9,7 +9,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
 use serde_json::{Value, json};
 use std::hint::black_box;
-use wasplug_hdk::{Engine, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{Engine, HostContext, HostMethods, Limits, Plugin};
 
 #[path = "../../test-plugin/src/sieve.rs"]
 mod sieve;
@@ -23,7 +23,7 @@ fn plugin_bytes() -> Vec<u8> {
 fn test_plugin(engine: &Engine, bytes: &[u8]) -> Plugin {
     let host = HostMethods::new(())
         .method("echo", |_: HostContext<()>, params: Value| async move {
-            Ok::<_, ErrorObjectOwned>(params)
+            Ok(params)
         });
     Plugin::builder(bytes)
         .engine(engine)

@@ -15,7 +15,7 @@ use std::{
     task::{Context, Poll},
     time::{Duration, Instant},
 };
-use wasplug_hdk::{Engine, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{Engine, HostContext, HostMethods, Limits, Plugin};
 
 /// Wraps a future and records how long each of its polls took.
 struct Timed<F> {
@@ -68,9 +68,7 @@ fn main() {
         std::fs::read(wasplug_tests::guests::TEST_PLUGIN).expect("the test plugin is built");
     let engine = Engine::new();
     let slow = HostMethods::new(())
-        .method("echo", |_: HostContext<()>, p: Value| async move {
-            Ok::<_, ErrorObjectOwned>(p)
-        })
+        .method("echo", |_: HostContext<()>, p: Value| async move { Ok(p) })
         .method("slow", |_: HostContext<()>, _: Value| async move {
             // A host method that takes a second without holding a thread busy.
             let (tx, rx) = futures::channel::oneshot::channel::<()>();
@@ -79,7 +77,7 @@ fn main() {
                 let _ = tx.send(());
             });
             let _ = rx.await;
-            Ok::<_, ErrorObjectOwned>(Value::Null)
+            Ok(Value::Null)
         });
     let plugin = Plugin::builder(&bytes)
         .engine(&engine)

@@ -2,7 +2,7 @@
 //! inside a future's `poll`.
 
 use crate::{
-    Error,
+    Error, ErrorKind,
     platform::{BoxFuture, Sleep, yield_now},
     plugin::Shared,
 };
@@ -13,16 +13,11 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::Duration,
 };
-use wasmi::{
-    Store, TypedFunc, TypedResumableCall, TypedResumableCallHostTrap, TypedResumableCallOutOfFuel,
-};
-use wasmi_core::LimiterError;
 use wasplug_protocol::{
     ErrorObjectOwned, Event, FrameError, LineFramer, Peer, PeerConfig, RawValue, RequestId,
 };
-use wasplug_wasi::{Blocked, Completion, Stop, WasiCtx};
+use wasplug_wasi::{Blocked, End, Guest, GuestLimits, Step, WasiCtx};
 use web_time::Instant;
 
 /// Bytes the guest's stdout and stderr pipes hold before a write suspends it
@@ -32,79 +27,12 @@ const PIPE_CAPACITY: usize = 64 << 10;
 const MAX_LOG_LINE: usize = 16 << 10;
 /// Stderr lines an error report carries.
 const ERROR_TAIL_LINES: usize = 16;
-/// Fuel the module's own start function (if any) may use, in slices.
-const START_SLICES: u64 = 16;
-/// Times one poll resumes a suspended guest before yielding to the executor.
-/// A guest that keeps filling its output pipe uses almost no fuel per
-/// resume, so without this it would hold the thread until its budget or
-/// timeout ends the call.
-const RESUMES_PER_POLL: u32 = 16;
-
-/// The data of a call's store.
-pub(crate) struct CallState {
-    pub(crate) wasi: WasiCtx,
-    limiter: Limiter,
-}
-
-/// Caps linear memory and tables, and remembers whether a cap was hit.
-struct Limiter {
-    memory: Option<u64>,
-    hit: bool,
-}
-
-/// The most table elements a guest may have (function tables of real
-/// programs hold a few thousand).
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
-
-impl wasmi::ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> Result<bool, LimiterError> {
-        let allowed = self
-            .memory
-            .is_none_or(|limit| u64::try_from(desired).is_ok_and(|d| d <= limit));
-        self.hit |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> Result<bool, LimiterError> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
-    }
-
-    fn instances(&self) -> usize {
-        1
-    }
-
-    fn tables(&self) -> usize {
-        16
-    }
-
-    fn memories(&self) -> usize {
-        1
-    }
-}
-
-/// Where the guest is.
-enum Guest {
-    /// Not instantiated yet.
-    Fresh,
-    /// Instantiated, `_start` not called yet.
-    Ready(TypedFunc<(), ()>),
-    /// Ran out of its fuel slice; resume with more.
-    OutOfFuel(TypedResumableCallOutOfFuel<()>),
-    /// Suspended inside a WASI call (see [`wasplug_wasi::Blocked`]).
-    Blocked(TypedResumableCallHostTrap<()>),
-    /// Finished, failed or being moved.
-    Gone,
-}
+/// Steps of the guest one poll runs before yielding to the executor. A step
+/// ends at the latest when a fuel slice is used up (and then the poll yields
+/// at once); a guest that keeps filling its output pipe uses almost no fuel
+/// per step, so without this bound it would hold the thread until its
+/// budget or timeout ends the call.
+const STEPS_PER_POLL: u32 = 16;
 
 type HostReply = (RequestId, Result<Box<RawValue>, ErrorObjectOwned>);
 
@@ -185,20 +113,25 @@ enum Wait {
 /// The future of one call.
 pub(crate) struct Call {
     shared: Arc<Shared>,
-    store: Store<CallState>,
     guest: Guest,
+    /// The guest is over (answered, ended or failed): it runs no more.
+    guest_over: bool,
     peer: Peer,
     framer: LineFramer,
     host_calls: FuturesUnordered<BoxFuture<HostReply>>,
     /// Notification handlers, run one after the other in arrival order, and
-    /// all run before the call returns.
+    /// all run before the call returns. At most
+    /// [`Limits::max_notifications`](crate::Limits::max_notifications) wait:
+    /// then the guest's output is left in its pipe, and a guest that writes
+    /// more is suspended until they have run.
     notifications: VecDeque<BoxFuture<()>>,
     /// The answer, once it came, while notifications still run.
-    answer: Option<Result<Box<RawValue>, Error>>,
+    answer: Option<Result<Box<RawValue>, ErrorKind>>,
     timer: Option<Sleep>,
     deadline: Option<Instant>,
-    fuel_used: u64,
-    fuel_given: u64,
+    /// The last guest deadline (ns on its clock) and the host instant it was
+    /// found to fall at: polled again, the same wait keeps the same timer.
+    wake: Option<(u64, Instant)>,
     stderr: StderrLog,
 }
 
@@ -209,7 +142,7 @@ impl Call {
         shared: Arc<Shared>,
         method: &str,
         params: Option<&RawValue>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, ErrorKind> {
         let limits = &shared.limits;
         let config = PeerConfig::default()
             .with_max_line(limits.max_line())
@@ -218,7 +151,7 @@ impl Call {
         let mut peer = Peer::new(config);
         let (_, line) = peer
             .request_raw(method, params)
-            .map_err(|e| Error::Engine {
+            .map_err(|e| ErrorKind::Engine {
                 reason: format!("cannot build the request: {e}"),
             })?;
         let wasi = WasiCtx::builder()
@@ -227,22 +160,18 @@ impl Call {
             .stdout_capacity(PIPE_CAPACITY)
             .stderr_capacity(PIPE_CAPACITY)
             .build();
-        let state = CallState {
-            wasi,
-            limiter: Limiter {
-                memory: limits.memory(),
-                hit: false,
-            },
-        };
-        let mut store = Store::new(&shared.engine, state);
-        store.limiter(|state| &mut state.limiter);
+        let guest_limits = GuestLimits::default()
+            .with_memory(limits.memory())
+            .with_fuel(limits.fuel())
+            .with_fuel_slice(limits.fuel_slice());
+        let guest = Guest::new(&shared.program, wasi, guest_limits);
         let deadline = limits.timeout().and_then(|t| Instant::now().checked_add(t));
         let stderr = StderrLog::new(limits.stderr_kept());
         let framer = LineFramer::new(limits.max_line());
         Ok(Self {
             shared,
-            store,
-            guest: Guest::Fresh,
+            guest,
+            guest_over: false,
             peer,
             framer,
             host_calls: FuturesUnordered::new(),
@@ -250,106 +179,76 @@ impl Call {
             answer: None,
             timer: None,
             deadline,
-            fuel_used: 0,
-            fuel_given: 0,
+            wake: None,
             stderr,
         })
     }
 
-    /// Gives the guest its next slice of fuel (more when one instruction
-    /// needs more), within the call's budget.
-    fn refuel(&mut self, required: u64) -> Result<(), Error> {
-        let limits = &self.shared.limits;
-        let mut slice = limits.fuel_slice().max(required);
-        if let Some(limit) = limits.fuel() {
-            let left = limit.saturating_sub(self.fuel_used);
-            if left == 0 || required > left {
-                return Err(Error::OutOfFuel { limit });
-            }
-            slice = slice.min(left);
-        }
-        self.store.set_fuel(slice).map_err(|e| Error::Engine {
-            reason: e.to_string(),
-        })?;
-        self.fuel_given = slice;
-        Ok(())
-    }
-
-    /// Counts the fuel the last run used; returns it.
-    fn account_fuel(&mut self) -> u64 {
-        let left = self.store.get_fuel().unwrap_or(0);
-        let used = self.fuel_given.saturating_sub(left);
-        self.fuel_used = self.fuel_used.saturating_add(used);
-        self.fuel_given = left;
-        used
-    }
-
-    fn instantiate(&mut self) -> Result<TypedFunc<(), ()>, Error> {
-        let slice = self.shared.limits.fuel_slice().saturating_mul(START_SLICES);
-        self.refuel(slice.min(self.shared.limits.fuel().unwrap_or(u64::MAX)))?;
-        let shared = Arc::clone(&self.shared);
-        let instance = shared
-            .linker
-            .instantiate_and_start(&mut self.store, &shared.module)
-            .map_err(|e| self.trap_error(e))?;
-        self.account_fuel();
-        instance
-            .get_typed_func::<(), ()>(&self.store, "_start")
-            .map_err(|_| Error::MissingExport {
-                name: "_start",
-                expected: "a function with no params and no results",
-            })
-    }
-
-    fn trap_error(&mut self, error: wasmi::Error) -> Error {
-        self.stderr_flush();
-        let stderr = self.stderr.last_lines();
-        if self.store.data().limiter.hit {
-            return Error::MemoryLimit {
-                limit: self.shared.limits.memory().unwrap_or(u64::MAX),
-                stderr,
-            };
-        }
-        if let (Some(wasmi::TrapCode::OutOfFuel), Some(limit)) =
-            (error.as_trap_code(), self.shared.limits.fuel())
-        {
-            return Error::OutOfFuel { limit };
-        }
-        Error::Trap {
-            trap: error.to_string(),
-            code: error.as_trap_code(),
-            stderr,
+    /// The error for how the guest ended without answering.
+    fn end_error(&mut self, end: End) -> ErrorKind {
+        match end {
+            End::Exit(status) => ErrorKind::ExitWithoutAnswer { status },
+            End::Signal(signal) => ErrorKind::Signal { signal },
+            End::OutOfFuel { limit } => ErrorKind::OutOfFuel { limit },
+            End::MemoryLimit { limit } => ErrorKind::MemoryLimit { limit },
+            End::NoMemory => ErrorKind::MissingExport {
+                name: "memory",
+                expected: "a linear memory",
+            },
+            End::Trap { message, code } => ErrorKind::Trap {
+                trap: message,
+                code,
+            },
+            other => ErrorKind::Engine {
+                reason: format!("the guest ended: {other:?}"),
+            },
         }
     }
 
     fn stderr_flush(&mut self) {
-        let pipe = self.store.data_mut().wasi.stderr_mut();
+        let pipe = self.guest.wasi_mut().stderr_mut();
         let bytes = pipe.take();
         self.stderr.take(&bytes, &self.shared);
         self.stderr.flush(&self.shared);
     }
 
+    /// Whether the guest's output holds lines not looked at yet (left there
+    /// while the notification queue is full).
+    fn output_waiting(&self) -> bool {
+        self.framer.has_line() || !self.guest.wasi().stdout().is_empty()
+    }
+
     /// Takes what the guest wrote: stderr to the logger, stdout through the
-    /// framer and the peer. Returns the answer once it is there.
-    fn drain(&mut self) -> Result<Option<Result<Box<RawValue>, ErrorObjectOwned>>, Error> {
-        let wasi = &mut self.store.data_mut().wasi;
+    /// framer and the peer, as long as the notification queue has room.
+    /// Returns the answer once it is there.
+    fn drain(&mut self) -> Result<Option<Result<Box<RawValue>, ErrorObjectOwned>>, ErrorKind> {
+        let wasi = self.guest.wasi_mut();
         if !wasi.stderr().is_empty() {
             let bytes = wasi.stderr_mut().take();
             self.stderr.take(&bytes, &self.shared);
         }
-        let wasi = &mut self.store.data_mut().wasi;
-        let out = wasi.stdout_mut();
-        if !out.is_empty() {
-            let pushed = self.framer.push(out.contents());
-            out.consume(usize::MAX);
-            pushed.map_err(frame_error)?;
-        }
-        while let Some(line) = self.framer.next_line() {
-            let line = line.map_err(frame_error)?;
+        let max_notifications = self.shared.limits.max_notifications();
+        loop {
+            if self.notifications.len() >= max_notifications {
+                return Ok(None);
+            }
+            let line = match self.framer.next_line() {
+                Some(line) => line.map_err(frame_error)?,
+                None => {
+                    let out = self.guest.wasi_mut().stdout_mut();
+                    if out.is_empty() {
+                        return Ok(None);
+                    }
+                    let pushed = self.framer.push(out.contents());
+                    out.consume(usize::MAX);
+                    pushed.map_err(frame_error)?;
+                    continue;
+                }
+            };
             match self
                 .peer
                 .handle_line(&line)
-                .map_err(|source| Error::Protocol { source })?
+                .map_err(|source| ErrorKind::Protocol { source })?
             {
                 Event::Response { result, .. } => return Ok(Some(result)),
                 Event::Request { id, method, params } => {
@@ -366,7 +265,6 @@ impl Call {
                 }
             }
         }
-        Ok(None)
     }
 
     fn spawn_host_call(
@@ -374,10 +272,10 @@ impl Call {
         id: RequestId,
         method: &str,
         params: Option<Box<RawValue>>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ErrorKind> {
         let limit = self.shared.limits.host_calls();
         if self.host_calls.len() >= limit {
-            return Err(Error::TooManyHostCalls { limit });
+            return Err(ErrorKind::TooManyHostCalls { limit });
         }
         let reply = self.shared.router.call(&self.shared.name, method, params);
         self.host_calls
@@ -390,249 +288,191 @@ impl Call {
         &mut self,
         id: &RequestId,
         result: &Result<Box<RawValue>, ErrorObjectOwned>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ErrorKind> {
         let line = match result {
             Ok(value) => self.peer.respond_raw(id, value),
             Err(error) => self.peer.respond_err(id, error),
         };
         let limit = self.shared.limits.max_input();
-        let stdin = self.store.data_mut().wasi.stdin_mut();
+        let stdin = self.guest.wasi_mut().stdin_mut();
         if stdin.len().saturating_add(line.len()) > limit {
-            return Err(Error::InputLimit { limit });
+            return Err(ErrorKind::InputLimit { limit });
         }
         stdin.push(line.as_bytes());
         Ok(())
     }
 
-    /// Looks at what one run of the guest ended with.
-    fn after_run(
-        &mut self,
-        outcome: Result<TypedResumableCall<()>, wasmi::Error>,
-    ) -> Result<Option<Box<RawValue>>, Error> {
-        self.account_fuel();
-        if let Some(answer) = self.drain()? {
-            return answer.map(Some).map_err(plugin_error);
-        }
-        let call = match outcome {
-            Ok(call) => call,
-            Err(error) => return Err(self.trap_error(error)),
-        };
-        match call {
-            TypedResumableCall::Finished(()) => Err(self.exit_error(0)),
-            TypedResumableCall::OutOfFuel(call) => {
-                if let Some(limit) = self.shared.limits.fuel()
-                    && self.fuel_used >= limit
-                {
-                    return Err(Error::OutOfFuel { limit });
-                }
-                self.guest = Guest::OutOfFuel(call);
-                Ok(None)
-            }
-            TypedResumableCall::HostTrap(trap) => match Stop::from_error(trap.host_error()) {
-                Some(Stop::Blocked(_)) => {
-                    self.guest = Guest::Blocked(trap);
-                    Ok(None)
-                }
-                Some(Stop::Exit(status)) => Err(self.exit_error(status)),
-                Some(Stop::Signal(signal)) => {
-                    self.stderr_flush();
-                    Err(Error::Signal {
-                        signal,
-                        stderr: self.stderr.last_lines(),
-                    })
-                }
-                Some(Stop::NoMemory) => Err(Error::MissingExport {
-                    name: "memory",
-                    expected: "a linear memory",
-                }),
-                Some(other) => Err(Error::Engine {
-                    reason: other.to_string(),
-                }),
-                None => Err(Error::Engine {
-                    reason: trap.host_error().to_string(),
-                }),
-            },
-        }
-    }
-
-    fn exit_error(&mut self, status: i32) -> Error {
-        self.stderr_flush();
-        Error::ExitWithoutAnswer {
-            status,
-            stderr: self.stderr.last_lines(),
-        }
-    }
-
     /// Arms the timer for the earlier of `wake` and the call's deadline, and
-    /// says whether it has already passed.
-    fn wait_until(&mut self, wake: Option<Instant>, cx: &mut Context<'_>) -> Wait {
+    /// says whether it has already passed. The timer is kept while the
+    /// instant stays the same.
+    fn wait_until(
+        &mut self,
+        wake: Option<Instant>,
+        cx: &mut Context<'_>,
+    ) -> Result<Wait, ErrorKind> {
         let target = match (wake, self.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         let Some(target) = target else {
             self.timer = None;
-            return Wait::Pending;
+            return Ok(Wait::Pending);
         };
-        if self.timer.as_ref().is_none_or(|t| t.deadline() != target) {
-            self.timer = Some(Sleep::until(target));
+        match &mut self.timer {
+            Some(timer) if timer.deadline() != target => timer.reset(target),
+            Some(_) => {}
+            None => self.timer = Some(Sleep::until(target)),
         }
         match self.timer.as_mut().map(|t| Pin::new(t).poll(cx)) {
-            Some(Poll::Ready(())) => {
+            Some(Poll::Ready(Ok(()))) => {
                 self.timer = None;
-                Wait::Again
+                Ok(Wait::Again)
             }
-            _ => Wait::Pending,
+            Some(Poll::Ready(Err(source))) => Err(ErrorKind::Timer { source }),
+            _ => Ok(Wait::Pending),
         }
     }
 
-    /// The host instant at which a guest deadline (ns on its monotonic clock) falls.
+    /// The host instant at which a guest deadline (ns on its monotonic
+    /// clock) falls; the same one as last time for the same deadline.
     fn guest_instant(&mut self, deadline: u64) -> Instant {
-        let now_guest = self.store.data_mut().wasi.monotonic_now();
-        let now = Instant::now();
-        let far = self
-            .deadline
-            .unwrap_or(now + Duration::from_secs(86_400 * 365));
-        now.checked_add(Duration::from_nanos(deadline.saturating_sub(now_guest)))
-            .map_or(far, |at| at.min(far))
+        if let Some((known, at)) = self.wake
+            && known == deadline
+        {
+            return at;
+        }
+        let at = wasplug_wasi::host_instant(self.guest.wasi_mut(), deadline);
+        let at = self.deadline.map_or(at, |d| at.min(d));
+        self.wake = Some((deadline, at));
+        at
     }
 
-    fn wait(&mut self, blocked: Blocked, cx: &mut Context<'_>) -> Result<Wait, Error> {
+    fn wait(&mut self, blocked: Blocked, cx: &mut Context<'_>) -> Result<Wait, ErrorKind> {
         match blocked {
             Blocked::Input { deadline } => {
-                if self.host_calls.is_empty() && deadline.is_none() {
-                    self.stderr_flush();
-                    return Err(Error::Deadlock {
-                        stderr: self.stderr.last_lines(),
-                    });
+                if self.host_calls.is_empty() && deadline.is_none() && !self.output_waiting() {
+                    return Err(ErrorKind::Deadlock);
                 }
                 let wake = deadline.map(|d| self.guest_instant(d));
-                Ok(self.wait_until(wake, cx))
+                self.wait_until(wake, cx)
             }
             Blocked::Sleep { deadline } => {
                 let wake = self.guest_instant(deadline);
-                Ok(self.wait_until(Some(wake), cx))
+                self.wait_until(Some(wake), cx)
             }
-            // `after_run` empties both pipes, so there is room again.
+            // Output left in the pipe for the notifications to catch up:
+            // wait for them (they wake this task) or the deadline.
+            Blocked::Output { .. } if self.output_waiting() => self.wait_until(None, cx),
+            // The pipes were emptied after the step, so there is room again.
             _ => Ok(Wait::Again),
         }
     }
 
-    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<RawValue>, Error>> {
-        let mut fuel_this_poll = 0u64;
-        let mut resumes_this_poll = 0u32;
+    /// Polls the host calls in flight and writes the answers that are ready
+    /// to the guest's stdin; says whether there were any.
+    fn poll_host_calls(&mut self, cx: &mut Context<'_>) -> Result<bool, ErrorKind> {
+        let mut delivered = false;
+        while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
+            self.deliver(&id, &result)?;
+            delivered = true;
+        }
+        Ok(delivered)
+    }
+
+    /// Runs the notification handlers in order, as far as they go; says
+    /// whether any finished.
+    fn run_notifications(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut finished = false;
+        while let Some(front) = self.notifications.front_mut() {
+            match front.as_mut().poll(cx) {
+                Poll::Ready(()) => drop(self.notifications.pop_front()),
+                Poll::Pending => break,
+            }
+            finished = true;
+        }
+        finished
+    }
+
+    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<RawValue>, ErrorKind>> {
+        let mut steps = 0u32;
         loop {
             if let Some(deadline) = self.deadline
                 && Instant::now() >= deadline
                 && let Some(limit) = self.shared.limits.timeout()
             {
-                return Poll::Ready(Err(Error::Timeout { limit }));
+                return Poll::Ready(Err(ErrorKind::Timeout { limit }));
             }
-            while let Some(front) = self.notifications.front_mut() {
-                match front.as_mut().poll(cx) {
-                    Poll::Ready(()) => drop(self.notifications.pop_front()),
-                    Poll::Pending => break,
-                }
-            }
-            if let Some(answer) = self.answer.take() {
+            self.run_notifications(cx);
+            if self.answer.is_some() {
                 if self.notifications.is_empty() {
-                    return Poll::Ready(answer);
+                    return Poll::Ready(self.answer.take().unwrap_or_else(|| Err(finished())));
                 }
-                self.answer = Some(answer);
+                // Wait for the handlers, but not past the deadline.
+                return match self.wait_until(None, cx)? {
+                    Wait::Again => continue,
+                    Wait::Pending => Poll::Pending,
+                };
+            }
+            self.poll_host_calls(cx)?;
+            if self.guest_over {
+                return Poll::Ready(Err(finished()));
+            }
+            if steps >= STEPS_PER_POLL {
+                yield_now(cx);
                 return Poll::Pending;
             }
-            while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
-                self.deliver(&id, &result)?;
+            steps += 1;
+            let step = self.guest.step();
+            if let Some(answer) = self.drain()? {
+                self.guest_over = true;
+                self.answer = Some(answer.map_err(plugin_error));
+                continue;
             }
-            let outcome = match std::mem::replace(&mut self.guest, Guest::Gone) {
-                Guest::Fresh => {
-                    self.guest = Guest::Ready(self.instantiate()?);
-                    continue;
-                }
-                Guest::Ready(start) => {
-                    self.refuel(0)?;
-                    start.call_resumable(&mut self.store, ())
-                }
-                Guest::OutOfFuel(call) => {
-                    if fuel_this_poll >= self.shared.limits.fuel_slice() {
-                        self.guest = Guest::OutOfFuel(call);
-                        yield_now(cx);
-                        return Poll::Pending;
-                    }
-                    self.refuel(call.required_fuel())?;
-                    call.resume(&mut self.store)
-                }
-                Guest::Blocked(trap) if resumes_this_poll >= RESUMES_PER_POLL => {
-                    self.guest = Guest::Blocked(trap);
+            match step {
+                Step::Continue => {
                     yield_now(cx);
                     return Poll::Pending;
                 }
-                Guest::Blocked(trap) => {
-                    match wasplug_wasi::complete(&mut self.store, |s: &mut CallState| &mut s.wasi) {
-                        Completion::Ready(value) => {
-                            resumes_this_poll += 1;
-                            self.refuel(0)?;
-                            trap.resume(&mut self.store, &[value])
-                        }
-                        Completion::Blocked(blocked) => {
-                            self.guest = Guest::Blocked(trap);
-                            match self.wait(blocked, cx)? {
-                                Wait::Again => continue,
-                                Wait::Pending => return Poll::Pending,
-                            }
-                        }
-                        _ => {
-                            return Poll::Ready(Err(Error::Engine {
-                                reason: "the guest was suspended without a pending WASI call"
-                                    .into(),
-                            }));
-                        }
-                    }
+                // Host calls and notifications the guest just sent are
+                // polled (and may be done at once) before it waits for them.
+                Step::Blocked(_) if self.run_notifications(cx) | self.poll_host_calls(cx)? => {}
+                Step::Blocked(blocked) => match self.wait(blocked, cx)? {
+                    Wait::Again => {}
+                    Wait::Pending => return Poll::Pending,
+                },
+                Step::End(end) => {
+                    self.guest_over = true;
+                    return Poll::Ready(Err(self.end_error(end)));
                 }
-                Guest::Gone => return Poll::Ready(Err(finished())),
-            };
-            let before = self.fuel_used;
-            let answer = self.after_run(outcome);
-            fuel_this_poll = fuel_this_poll.saturating_add(self.fuel_used.saturating_sub(before));
-            match answer {
-                Ok(None) => {}
-                Ok(Some(answer)) if self.notifications.is_empty() => {
-                    return Poll::Ready(Ok(answer));
+                _ => {
+                    yield_now(cx);
+                    return Poll::Pending;
                 }
-                // Run the notifications that came before the answer first.
-                Ok(Some(answer)) => self.answer = Some(Ok(answer)),
-                Err(error @ Error::Plugin { .. }) if !self.notifications.is_empty() => {
-                    self.answer = Some(Err(error));
-                }
-                Err(error) => return Poll::Ready(Err(error)),
             }
         }
     }
 }
 
-fn finished() -> Error {
-    Error::Engine {
+fn finished() -> ErrorKind {
+    ErrorKind::Engine {
         reason: "the call was polled after it finished".into(),
     }
 }
 
-fn frame_error(error: FrameError) -> Error {
+fn frame_error(error: FrameError) -> ErrorKind {
     match error {
-        FrameError::LineTooLong { limit } => Error::LineTooLong { limit },
-        other => Error::Protocol {
+        FrameError::LineTooLong { limit } => ErrorKind::LineTooLong { limit },
+        other => ErrorKind::Protocol {
             source: other.into(),
         },
     }
 }
 
-fn plugin_error(error: ErrorObjectOwned) -> Error {
-    let data = error
-        .data()
-        .and_then(|raw| serde_json::from_str(raw.get()).ok());
-    Error::Plugin {
+fn plugin_error(error: ErrorObjectOwned) -> ErrorKind {
+    ErrorKind::Plugin {
         code: error.code(),
         message: error.message().to_owned(),
-        data,
+        data: error.data().map(ToOwned::to_owned),
     }
 }
 
@@ -641,9 +481,13 @@ impl Future for Call {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let result = this.drive(cx);
+        // Every error of the call carries the plugin's last stderr lines.
+        let result = this.drive(cx).map_err(|kind| {
+            this.stderr_flush();
+            Error::from(kind).with_stderr(this.stderr.last_lines())
+        });
         if result.is_ready() {
-            this.guest = Guest::Gone;
+            this.guest_over = true;
             this.host_calls.clear();
             this.notifications.clear();
             this.timer = None;

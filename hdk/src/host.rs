@@ -1,9 +1,12 @@
 //! Host methods: what a plugin may call on the host.
 
 use crate::platform::{BoxFuture, MaybeSend, MaybeSync};
-use serde::{Serialize, de::DeserializeOwned};
-use std::{collections::HashMap, future::Future, sync::Arc};
-use wasplug_protocol::{ErrorObjectOwned, RawValue, parse_params};
+use serde::{
+    Serialize,
+    de::{DeserializeOwned, IgnoredAny},
+};
+use std::{any::TypeId, collections::HashMap, future::Future, sync::Arc};
+use wasplug_protocol::{ErrorObjectOwned, RawValue, RpcError, parse_params};
 
 /// What a host method knows about its caller.
 ///
@@ -50,23 +53,34 @@ type NotifyFn<S> = dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<()
 ///
 /// A handler takes a [`HostContext`] and the params, deserialized into any
 /// `serde` type (`()` or `Option<T>` for none; a one-element array also
-/// deserializes into its element), and returns a future of `Result<T, E>`
-/// where `T` serializes to the result and `E` converts into a JSON-RPC error
-/// object (code, message and data are kept). An unknown method answers
-/// `-32601`, params that do not deserialize answer `-32602`.
+/// deserializes into its element), and returns a future of
+/// `Result<T, RpcError>` where `T` serializes to the result. `Ok(value)`
+/// needs no annotation, and `?` converts any `std::error::Error` into an
+/// [`RpcError`] (`-32603` with its text); [`RpcError::new`] chooses the code,
+/// and code, message and data reach the plugin unchanged.
+///
+/// The plugin calling a method the host does not have gets `-32601` "host
+/// method not found"; params that do not deserialize answer `-32602`, and
+/// so do params holding an integer beyond 64 bits, which `P` would receive
+/// rounded — unless `P` is `Box<RawValue>` or `Option<Box<RawValue>>`, which
+/// take the params verbatim (or `serde::de::IgnoredAny`).
 ///
 /// ```
 /// use serde_json::Value;
-/// use wasplug_hdk::{ErrorObjectOwned, HostContext, HostMethods};
+/// use wasplug_hdk::{HostContext, HostMethods, RawValue, RpcError};
 ///
 /// struct App { greeting: String }
 ///
 /// let methods = HostMethods::new(App { greeting: "hello".into() })
-///     .method("echo", |_ctx: HostContext<App>, params: Value| async move {
-///         Ok::<_, ErrorObjectOwned>(params)
+///     .method("echo", |_ctx: HostContext<App>, params: Box<RawValue>| async move {
+///         Ok(params)
 ///     })
 ///     .method("greet", |ctx: HostContext<App>, (name,): (String,)| async move {
-///         Ok::<_, ErrorObjectOwned>(format!("{} {name} from {}", ctx.state().greeting, ctx.plugin()))
+///         Ok(format!("{} {name} from {}", ctx.state().greeting, ctx.plugin()))
+///     })
+///     .method("parse", |_ctx: HostContext<App>, (text,): (String,)| async move {
+///         let n: u64 = text.parse()?; // a std error answers -32603 with its text
+///         n.checked_mul(2).ok_or_else(|| RpcError::new(-32001, "too large to double"))
 ///     })
 ///     .notification("progress", |_ctx: HostContext<App>, percent: u8| async move {
 ///         let _ = percent;
@@ -109,20 +123,19 @@ impl<S: Send + Sync + 'static> HostMethods<S> {
     }
 
     /// Adds (or replaces) the handler of method `name`.
-    pub fn method<P, T, E, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    pub fn method<P, T, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
     where
         P: DeserializeOwned + 'static,
         T: Serialize + 'static,
-        E: Into<ErrorObjectOwned> + 'static,
         F: Fn(HostContext<S>, P) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, E>> + MaybeSend + 'static,
+        Fut: Future<Output = Result<T, RpcError>> + MaybeSend + 'static,
     {
         let erased =
             move |ctx: HostContext<S>, params: Option<Box<RawValue>>| -> BoxFuture<RawResult> {
-                let parsed = parse_params::<P>(params.as_deref());
+                let parsed = exact_params::<P>(params.as_deref());
                 let future = parsed.map(|p| handler(ctx, p));
                 Box::pin(async move {
-                    let result = future?.await.map_err(Into::into)?;
+                    let result = future?.await?;
                     serde_json::value::to_raw_value(&result).map_err(|e| {
                         wasplug_protocol::codes::internal_error(format!(
                             "cannot serialize the result: {e}"
@@ -146,7 +159,7 @@ impl<S: Send + Sync + 'static> HostMethods<S> {
         let name = name.into();
         let method = name.clone();
         let erased = move |ctx: HostContext<S>, params: Option<Box<RawValue>>| -> BoxFuture<()> {
-            match parse_params::<P>(params.as_deref()) {
+            match exact_params::<P>(params.as_deref()) {
                 Ok(p) => Box::pin(handler(ctx, p)),
                 Err(error) => {
                     tracing::debug!(method = %method, %error, "notification params do not deserialize");
@@ -162,6 +175,35 @@ impl<S: Send + Sync + 'static> HostMethods<S> {
     pub fn has_method(&self, name: &str) -> bool {
         self.methods.contains_key(name)
     }
+}
+
+/// Deserializes params as [`parse_params`] does, and refuses (`-32602`)
+/// params holding an integer beyond 64 bits, which `P` would get rounded —
+/// unless `P` keeps them verbatim or ignores them ([`takes_params_verbatim`]).
+fn exact_params<P: DeserializeOwned + 'static>(params: Option<&RawValue>) -> Result<P, RpcError> {
+    if !takes_params_verbatim::<P>()
+        && let Some(number) = params.and_then(|p| crate::exact::first_inexact_integer(p.get()))
+    {
+        return Err(RpcError::from_object(
+            wasplug_protocol::codes::invalid_params(format!(
+                "the params hold the integer {}, beyond 64 bits, which this host method \
+                 would receive rounded",
+                wasplug_protocol::excerpt(number)
+            )),
+        ));
+    }
+    parse_params(params)
+}
+
+/// Whether params deserialized into `P` keep every number as written
+/// (`Box<RawValue>`, `Option<Box<RawValue>>`) or look at none
+/// ([`IgnoredAny`]). Any other type may hold a number as an `f64`, so the
+/// router refuses params it would have to round.
+fn takes_params_verbatim<P: 'static>() -> bool {
+    let ty = TypeId::of::<P>();
+    ty == TypeId::of::<Box<RawValue>>()
+        || ty == TypeId::of::<Option<Box<RawValue>>>()
+        || ty == TypeId::of::<IgnoredAny>()
 }
 
 /// A type-erased router, as a [`crate::Plugin`] keeps it.
@@ -194,7 +236,7 @@ impl<S: Send + Sync + 'static> Router for HostMethods<S> {
         match self.methods.get(method) {
             Some(handler) => handler(ctx, params),
             None => {
-                let error = wasplug_protocol::codes::method_not_found(method);
+                let error = RpcError::host_method_not_found(method).into();
                 Box::pin(async move { Err(error) })
             }
         }
@@ -231,5 +273,21 @@ mod tests {
         let bad = RawValue::from_string("{\"a\":1}".into()).unwrap();
         let error = parse_params::<u64>(Some(&bad)).unwrap_err();
         assert_eq!(error.code(), wasplug_protocol::codes::INVALID_PARAMS);
+    }
+
+    #[test]
+    fn params_beyond_64_bits_are_refused_unless_taken_raw() {
+        let big = RawValue::from_string("[18446744073709551617]".into()).unwrap();
+        let error = exact_params::<serde_json::Value>(Some(&big)).unwrap_err();
+        assert_eq!(error.code(), wasplug_protocol::codes::INVALID_PARAMS);
+        let error = exact_params::<f64>(Some(&big)).unwrap_err();
+        assert_eq!(error.code(), wasplug_protocol::codes::INVALID_PARAMS);
+        let raw = exact_params::<Box<RawValue>>(Some(&big)).unwrap();
+        assert_eq!(raw.get(), "[18446744073709551617]");
+        let raw = exact_params::<Option<Box<RawValue>>>(Some(&big)).unwrap();
+        assert_eq!(raw.unwrap().get(), "[18446744073709551617]");
+        exact_params::<IgnoredAny>(Some(&big)).unwrap();
+        let fine = RawValue::from_string("[18446744073709551615]".into()).unwrap();
+        assert_eq!(exact_params::<u64>(Some(&fine)).unwrap(), u64::MAX);
     }
 }

@@ -11,13 +11,20 @@
 //!   plugins; a guest waiting for input or sleeping is suspended, never
 //!   spinning. Dropping the future cancels the call.
 //! - Breaking a limit, trapping, or breaking the protocol ends only that call,
-//!   with a typed [`Error`].
+//!   with an [`Error`] that names the plugin and the method, says what failed
+//!   ([`ErrorKind`]) and carries the plugin's last stderr lines.
+//! - Host methods answer `Result<T, RpcError>`: `?` converts any std error.
+//! - Numbers are never changed on the way: [`Plugin::call_raw`] returns the
+//!   plugin's JSON verbatim, and [`Plugin::call`] refuses
+//!   ([`ErrorKind::InexactNumber`]) a result it would have to round.
+//! - Without a `tracing` subscriber, the plugin's stderr lines go to the
+//!   process's stderr as `[name] line` ([`PluginBuilder::logger`]).
 //!
 //! # Quick start
 //! ```
 //! # futures::executor::block_on(async {
 //! use serde_json::{Value, json};
-//! use wasplug_hdk::{ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+//! use wasplug_hdk::{HostContext, HostMethods, Limits, Plugin};
 //!
 //! // A tiny plugin in WAT that answers every call with `42`.
 //! let wat = r#"(module
@@ -30,7 +37,7 @@
 //!     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
 //!
 //! let host = HostMethods::new(()).method("echo", |_: HostContext<()>, params: Value| async move {
-//!     Ok::<_, ErrorObjectOwned>(params)
+//!     Ok(params)
 //! });
 //! let plugin = Plugin::builder(wat)
 //!     .name("answer")
@@ -56,15 +63,18 @@
 
 mod call;
 mod error;
+mod exact;
 mod host;
 mod limits;
+mod log;
 mod platform;
 mod plugin;
+pub mod text;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use host::{HostContext, HostMethods};
 pub use limits::Limits;
 pub use platform::{MaybeSend, MaybeSync};
 pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
 pub use wasplug_protocol as protocol;
-pub use wasplug_protocol::{ErrorObjectOwned, RawValue};
+pub use wasplug_protocol::{RawValue, RpcError};

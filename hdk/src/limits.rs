@@ -30,6 +30,7 @@ pub struct Limits {
     host_calls: usize,
     max_input: usize,
     max_depth: usize,
+    max_notifications: usize,
 }
 
 impl Default for Limits {
@@ -44,6 +45,7 @@ impl Default for Limits {
             host_calls: Self::DEFAULT_HOST_CALLS,
             max_input: Self::DEFAULT_MAX_INPUT,
             max_depth: Self::DEFAULT_MAX_DEPTH,
+            max_notifications: Self::DEFAULT_MAX_NOTIFICATIONS,
         }
     }
 }
@@ -70,10 +72,14 @@ impl Limits {
     pub const DEFAULT_MAX_INPUT: usize = 32 << 20;
     /// Default nesting depth of JSON from the guest: 64.
     pub const DEFAULT_MAX_DEPTH: usize = 64;
+    /// Default notifications from the guest waiting for their handlers: 64.
+    pub const DEFAULT_MAX_NOTIFICATIONS: usize = 64;
 
-    /// Linear-memory cap in bytes (`None`: only wasm's own 4 GiB bound).
-    /// A refused `memory.grow` returns -1 to the guest, as the spec says; when
-    /// that ends the call, the error is [`crate::Error::MemoryLimit`].
+    /// Memory cap in bytes: linear memory plus tables, each table element
+    /// counted as [`wasplug_wasi::TABLE_ELEMENT_BYTES`] (`None`: only wasm's
+    /// own 4 GiB bound). A refused `memory.grow` returns -1 to the guest, as
+    /// the spec says; when that ends the call, the error is
+    /// [`crate::Error::MemoryLimit`].
     pub fn with_memory(mut self, bytes: Option<u64>) -> Self {
         self.memory = bytes;
         self
@@ -136,7 +142,21 @@ impl Limits {
         self
     }
 
-    /// The linear-memory cap in bytes.
+    /// Notifications from the guest that may wait for their handlers (at
+    /// least 1). When that many wait, the host reads no more of the guest's
+    /// output until one has run: a guest that goes on writing fills its
+    /// stdout pipe and is suspended (backpressure), nothing piles up.
+    pub fn with_max_notifications(mut self, count: usize) -> Self {
+        self.max_notifications = count.max(1);
+        self
+    }
+
+    /// The notifications that may wait for their handlers.
+    pub fn max_notifications(&self) -> usize {
+        self.max_notifications
+    }
+
+    /// The memory cap in bytes (linear memory and tables).
     pub fn memory(&self) -> Option<u64> {
         self.memory
     }

@@ -1,15 +1,15 @@
 //! A compiled plugin, ready to be called.
 
 use crate::{
-    Error, HostMethods, Limits,
-    call::{self, CallState},
+    Error, ErrorKind, HostMethods, Limits, call, exact,
     host::Router,
     platform::{MaybeSend, MaybeSync},
 };
 use serde::{Serialize, de::DeserializeOwned};
-use std::{path::PathBuf, sync::Arc};
-use wasmi::{ExternType, Linker, Module};
+use std::{future::Future, path::PathBuf, sync::Arc};
+use wasmi::{ExternType, Module};
 use wasplug_protocol::RawValue;
+use wasplug_wasi::{ModuleError, Program};
 
 /// The wasmi engine plugins are compiled by and run in.
 ///
@@ -56,18 +56,10 @@ impl Engine {
 /// Receives each line a plugin writes to stderr, with the plugin's name.
 pub type Logger = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
-fn tracing_logger() -> Logger {
-    Arc::new(|plugin: &str, line: &str| {
-        tracing::info!(target: "wasplug::plugin", plugin, "{line}");
-    })
-}
-
 /// Everything a call needs, shared by all calls to one plugin.
 pub(crate) struct Shared {
     pub(crate) name: Arc<str>,
-    pub(crate) engine: wasmi::Engine,
-    pub(crate) module: Module,
-    pub(crate) linker: Linker<CallState>,
+    pub(crate) program: Program,
     pub(crate) limits: Limits,
     pub(crate) router: Arc<dyn Router>,
     pub(crate) logger: Logger,
@@ -144,55 +136,112 @@ impl Plugin {
     /// none) and returns the result.
     ///
     /// The future does all the work when polled, on whatever executor polls
-    /// it; dropping it cancels the call.
+    /// it; dropping it cancels the call. It borrows nothing (it is `'static`,
+    /// and `Send` natively), so it can be spawned:
+    /// `tokio::spawn(plugin.call("ping", Value::Null))`.
     ///
     /// # Errors
-    /// [`Error::Plugin`] when the plugin answers with an error; the other
-    /// variants when the call fails (trap, limit, protocol violation...).
-    pub async fn call(
+    /// An [`Error`] naming the plugin and the method, whose
+    /// [`kind`](Error::kind) is [`ErrorKind::Plugin`] when the plugin answers
+    /// with a JSON-RPC error, [`ErrorKind::InexactNumber`] when the result
+    /// holds an integer beyond 64 bits (which a `Value` would round: use
+    /// [`Plugin::call_raw`] for it), and another kind when the call fails
+    /// (trap, limit, protocol violation...).
+    pub fn call(
         &self,
         method: &str,
         params: serde_json::Value,
-    ) -> Result<serde_json::Value, Error> {
-        self.call_typed(method, &params).await
+    ) -> impl Future<Output = Result<serde_json::Value, Error>> + 'static + use<> {
+        self.call_typed(method, &params)
     }
 
-    /// Calls `method` with params of any serializable type, and deserializes
-    /// the result into `R`.
+    /// Calls `method` with params of any serializable type (serialized
+    /// before this returns), and deserializes the result into `R`.
     ///
     /// # Errors
-    /// As [`Plugin::call`]; [`Error::Json`] when the result does not
-    /// deserialize into `R`.
-    pub async fn call_typed<P, R>(&self, method: &str, params: &P) -> Result<R, Error>
+    /// As [`Plugin::call`]; [`ErrorKind::InvalidParams`] when the params are
+    /// not an array, an object or `null`; [`ErrorKind::Json`] when they do
+    /// not serialize, or the result does not deserialize into `R`. A result
+    /// holding an integer beyond 64 bits is [`ErrorKind::InexactNumber`]
+    /// whatever `R` is: [`Plugin::call_raw`] returns it exactly.
+    pub fn call_typed<P, R>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> impl Future<Output = Result<R, Error>> + 'static + use<P, R>
     where
         P: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let raw = serde_json::value::to_raw_value(params)
-            .map_err(|e| Error::json("cannot serialize the params", e))?;
-        let params = match raw.get().as_bytes().first() {
-            Some(b'n') => None,
-            Some(b'[' | b'{') => Some(raw),
-            Some(b'"') => return Err(Error::InvalidParams { found: "a string" }),
-            Some(b't' | b'f') => return Err(Error::InvalidParams { found: "a boolean" }),
-            _ => return Err(Error::InvalidParams { found: "a number" }),
-        };
-        let result = self.call_raw(method, params).await?;
-        serde_json::from_str(result.get())
-            .map_err(|e| Error::json("cannot deserialize the result", e))
+        let params = structured_params(params);
+        self.run(method, params, |result| {
+            if let Some(number) = exact::first_inexact_integer(result.get()) {
+                return Err(ErrorKind::InexactNumber {
+                    number: wasplug_protocol::excerpt(number),
+                });
+            }
+            serde_json::from_str(result.get())
+                .map_err(|e| ErrorKind::json("cannot deserialize the result", e))
+        })
     }
 
     /// Calls `method` with already-serialized params and returns the raw
-    /// result JSON, without parsing it.
+    /// result JSON, exactly as the plugin wrote it (every number kept).
     ///
     /// # Errors
-    /// As [`Plugin::call`].
-    pub async fn call_raw(
+    /// As [`Plugin::call`], but for [`ErrorKind::InexactNumber`].
+    pub fn call_raw(
         &self,
         method: &str,
         params: Option<Box<RawValue>>,
-    ) -> Result<Box<RawValue>, Error> {
-        call::Call::start(Arc::clone(&self.shared), method, params.as_deref())?.await
+    ) -> impl Future<Output = Result<Box<RawValue>, Error>> + 'static + use<> {
+        self.run(method, Ok(params), Ok)
+    }
+
+    /// The one body of every call: runs `method` with `params` (or fails
+    /// with their error), hands the raw result to `finish`, and names the
+    /// plugin and the method in any error.
+    fn run<R, F>(
+        &self,
+        method: &str,
+        params: Result<Option<Box<RawValue>>, ErrorKind>,
+        finish: F,
+    ) -> impl Future<Output = Result<R, Error>> + 'static + use<R, F>
+    where
+        F: FnOnce(Box<RawValue>) -> Result<R, ErrorKind> + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let method: Box<str> = method.into();
+        async move {
+            let result = match params {
+                Ok(params) => {
+                    match call::Call::start(Arc::clone(&shared), &method, params.as_deref()) {
+                        Ok(call) => call.await,
+                        Err(kind) => Err(Error::from(kind)),
+                    }
+                }
+                Err(kind) => Err(Error::from(kind)),
+            };
+            result
+                .and_then(|raw| finish(raw).map_err(Error::from))
+                .map_err(|error| error.in_call(&shared.name, &method))
+        }
+    }
+}
+
+/// Serializes params, which must be a JSON array, an object, or `null`
+/// (none).
+fn structured_params<P: Serialize + ?Sized>(
+    params: &P,
+) -> Result<Option<Box<RawValue>>, ErrorKind> {
+    let raw = serde_json::value::to_raw_value(params)
+        .map_err(|e| ErrorKind::json("cannot serialize the params", e))?;
+    match raw.get().as_bytes().first() {
+        Some(b'n') => Ok(None),
+        Some(b'[' | b'{') => Ok(Some(raw)),
+        Some(b'"') => Err(ErrorKind::InvalidParams { found: "a string" }),
+        Some(b't' | b'f') => Err(ErrorKind::InvalidParams { found: "a boolean" }),
+        _ => Err(ErrorKind::InvalidParams { found: "a number" }),
     }
 }
 
@@ -228,7 +277,7 @@ impl PluginBuilder {
             engine: None,
             limits: Limits::default(),
             router: Arc::new(HostMethods::default()),
-            logger: tracing_logger(),
+            logger: Arc::new(crate::log::default_logger),
         }
     }
 
@@ -261,8 +310,12 @@ impl PluginBuilder {
         self
     }
 
-    /// Where the plugin's stderr lines go. Default: `tracing` at info level,
-    /// target `wasplug::plugin`, with a `plugin` field.
+    /// Where the plugin's stderr lines go: `logger(plugin_name, line)`.
+    ///
+    /// Default: `tracing` at info level, target `wasplug::plugin`, with a
+    /// `plugin` field, when a `tracing` subscriber is in effect; without one,
+    /// `[name] line` on the process's stderr (`console.info` in a browser),
+    /// control characters escaped, so no line vanishes unseen.
     pub fn logger(mut self, logger: impl Fn(&str, &str) + Send + Sync + 'static) -> Self {
         self.logger = Arc::new(logger);
         self
@@ -271,10 +324,10 @@ impl PluginBuilder {
     /// Compiles and checks the module.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::InvalidModule`]
-    /// when it is not wasm (or WAT); [`Error::RefusedImports`] naming every
-    /// import outside `wasi_snapshot_preview1`; [`Error::MissingExport`] when
-    /// `_start` or `memory` is missing; [`Error::IncompatibleProtocol`] when the
+    /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::InvalidModule`]
+    /// when it is not wasm (or WAT); [`ErrorKind::RefusedImports`] naming every
+    /// import outside `wasi_snapshot_preview1`; [`ErrorKind::MissingExport`] when
+    /// `_start` or `memory` is missing; [`ErrorKind::IncompatibleProtocol`] when the
     /// plugin recorded another protocol version.
     // In a browser, host methods need not be `Send`, so neither is `Shared`;
     // an `Arc` still keeps `Plugin` one type on every platform.
@@ -286,7 +339,7 @@ impl PluginBuilder {
         let (bytes, default_name) = match self.source {
             Source::Bytes(bytes) => (bytes, "plugin".to_owned()),
             Source::File(path) => {
-                let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+                let bytes = std::fs::read(&path).map_err(|source| ErrorKind::Io {
                     path: path.display().to_string(),
                     source,
                 })?;
@@ -297,24 +350,24 @@ impl PluginBuilder {
             }
         };
         let engine = self.engine.unwrap_or_default().inner;
-        let module = Module::new(&engine, &bytes).map_err(|e| Error::InvalidModule {
-            reason: e.to_string(),
-        })?;
-        let mut linker = Linker::new(&engine);
-        wasplug_wasi::add_to_linker(&mut linker, |state: &mut CallState| &mut state.wasi).map_err(
-            |e| Error::Engine {
-                reason: e.to_string(),
+        let program = Program::new(&engine, &bytes).map_err(|error| match error {
+            ModuleError::Invalid { reason } => ErrorKind::InvalidModule { reason },
+            ModuleError::RefusedImports { imports } => ErrorKind::RefusedImports { imports },
+            ModuleError::NotACommand => ErrorKind::MissingExport {
+                name: "_start",
+                expected: "a function with no params and no results",
             },
-        )?;
-        check_imports(&module)?;
-        check_exports(&module)?;
-        let protocol = protocol_version(&module)?;
+            other => ErrorKind::InvalidModule {
+                reason: other.to_string(),
+            },
+        })?;
+        let module = program.module();
+        check_memory(module)?;
+        let protocol = protocol_version(module)?;
         Ok(Plugin {
             shared: Arc::new(Shared {
                 name: self.name.unwrap_or(default_name).into(),
-                engine,
-                module,
-                linker,
+                program,
                 limits: self.limits,
                 router: self.router,
                 logger: self.logger,
@@ -327,50 +380,19 @@ impl PluginBuilder {
 /// Refuses every import the sandbox does not provide: anything outside
 /// `wasi_snapshot_preview1`, and WASI functions imported with another
 /// signature than WASI gives them (they could never link).
-fn check_imports(module: &Module) -> Result<(), Error> {
-    let refused: Vec<String> = module
-        .imports()
-        .filter_map(|import| {
-            let name = format!("{}::{}", import.module(), import.name());
-            let wasi = (import.module() == wasplug_wasi::MODULE)
-                .then(|| wasplug_wasi::signature(import.name()))
-                .flatten();
-            match (import.ty(), wasi) {
-                (ExternType::Func(wanted), Some(given)) if *wanted == given => None,
-                (ExternType::Func(wanted), Some(given)) => Some(format!(
-                    "{name} (imported as {wanted:?}, WASI gives {given:?})"
-                )),
-                _ => Some(name),
-            }
-        })
-        .collect();
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::RefusedImports { imports: refused })
-    }
-}
-
-fn check_exports(module: &Module) -> Result<(), Error> {
-    match module.get_export("_start") {
-        Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {}
-        _ => {
-            return Err(Error::MissingExport {
-                name: "_start",
-                expected: "a function with no params and no results",
-            });
-        }
-    }
+/// A plugin talks through WASI, which needs its memory (the module check
+/// of `wasplug_wasi::Program` covers the rest).
+fn check_memory(module: &Module) -> Result<(), ErrorKind> {
     match module.get_export("memory") {
         Some(ExternType::Memory(_)) => Ok(()),
-        _ => Err(Error::MissingExport {
+        _ => Err(ErrorKind::MissingExport {
             name: "memory",
             expected: "a linear memory",
         }),
     }
 }
 
-fn protocol_version(module: &Module) -> Result<Option<u32>, Error> {
+fn protocol_version(module: &Module) -> Result<Option<u32>, ErrorKind> {
     let Some(section) = module
         .custom_sections()
         .find(|s| s.name() == wasplug_protocol::VERSION_SECTION)
@@ -378,13 +400,13 @@ fn protocol_version(module: &Module) -> Result<Option<u32>, Error> {
         return Ok(None);
     };
     let version = wasplug_protocol::decode_version_section(section.data()).map_err(|e| {
-        Error::BadVersionSection {
+        ErrorKind::BadVersionSection {
             reason: e.to_string(),
         }
     })?;
     match wasplug_protocol::check_compatible(version) {
         Ok(()) => Ok(Some(version)),
-        Err(_) => Err(Error::IncompatibleProtocol {
+        Err(_) => Err(ErrorKind::IncompatibleProtocol {
             plugin: version,
             host: wasplug_protocol::PROTOCOL_VERSION,
         }),

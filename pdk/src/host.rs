@@ -31,14 +31,13 @@ where
     R: DeserializeOwned,
 {
     let id = runtime::with(|c| {
-        let (id, line) = c
-            .peer
-            .request(method, params)
-            .map_err(|e| Error::internal(e.to_string()))?;
+        let (id, line) = c.peer.request(method, params).map_err(Error::from)?;
         c.out.extend_from_slice(line.as_bytes());
         Ok::<_, Error>(id)
     })?;
-    let raw = runtime::ReplyFuture { id }.await.map_err(Error::from)?;
+    let raw = runtime::ReplyFuture { id }
+        .await
+        .map_err(Error::from_object)?;
     Ok(serde_json::from_str(raw.get())?)
 }
 
@@ -47,8 +46,7 @@ where
 /// # Errors
 /// `-32603` when the params do not serialize to an array or object.
 pub fn notify<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<(), Error> {
-    let line = runtime::with(|c| c.peer.notification(method, params))
-        .map_err(|e| Error::internal(e.to_string()))?;
+    let line = runtime::with(|c| c.peer.notification(method, params)).map_err(Error::from)?;
     runtime::send(&line);
     Ok(())
 }

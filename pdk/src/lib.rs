@@ -16,19 +16,27 @@
 //! # Quick start
 //! ```no_run
 //! use serde::Deserialize;
-//! use wasplug_pdk::{Error, Plugin, host};
+//! use wasplug_pdk::{Error, Plugin, RawValue, host};
 //!
 //! #[derive(Deserialize)]
 //! struct Greet { name: String }
 //!
 //! fn main() {
 //!     Plugin::new("greeter", env!("CARGO_PKG_VERSION"))
-//!         .method("ping", |()| async { Ok::<_, Error>("pong") })
+//!         .method("ping", |()| async { Ok("pong") })
 //!         .method("greet", |p: Greet| async move {
 //!             // Ask the host for something, then answer.
 //!             let greeting: String = host::call("greeting", &()).await?;
-//!             Ok::<_, Error>(format!("{greeting}, {}!", p.name))
+//!             Ok(format!("{greeting}, {}!", p.name))
 //!         })
+//!         .method("double", |text: String| async move {
+//!             // `?` on any std error answers -32603 with its message...
+//!             let n: i64 = text.parse()?;
+//!             // ...and `Error::new` chooses the code.
+//!             n.checked_mul(2).ok_or_else(|| Error::new(-32001, "too large to double"))
+//!         })
+//!         // `Box<RawValue>` takes the params verbatim: every number exact.
+//!         .method("echo", |params: Box<RawValue>| async move { Ok(params) })
 //!         .run();
 //! }
 //! ```
@@ -37,16 +45,17 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-mod error;
 pub mod host;
 mod runtime;
 
-pub use error::Error;
-pub use serde_json::{Value, json};
+pub use serde_json::{Value, json, value::RawValue};
+/// The JSON-RPC error a handler answers with, and a failed host call returns:
+/// code, message and raw `data`. `?` converts any `std::error::Error` into
+/// one (`-32603` with its text); [`Error::new`] chooses the code.
+pub use wasplug_protocol::RpcError as Error;
 pub use wasplug_protocol::{DISCOVER_METHOD, Discover, PROTOCOL_VERSION};
 
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::value::RawValue;
 use std::{borrow::Cow, future::Future};
 use wasplug_protocol::{ErrorObjectOwned, Event, RequestId};
 
@@ -95,7 +104,7 @@ impl<H> Named<H> {
 
 /// Deserializes params as every wasplug peer does ([`wasplug_protocol::parse_params`]).
 fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, Error> {
-    wasplug_protocol::parse_params(params).map_err(Error::from)
+    wasplug_protocol::parse_params(params)
 }
 
 /// A plugin: its name, version, and handlers.
@@ -130,7 +139,12 @@ impl Plugin {
     /// Adds method `name`. Its params deserialize into `P` (`()` for none;
     /// a one-element array also deserializes into its element); a failure
     /// answers `-32602` without calling the handler. The handler's `Ok`
-    /// serializes to the result, its `Err` becomes the JSON-RPC error.
+    /// serializes to the result, its `Err` becomes the JSON-RPC error (`?`
+    /// converts any `std::error::Error`, answering `-32603` with its text).
+    ///
+    /// A `serde_json::Value` holds integers of up to 64 bits and `f64`; to
+    /// receive or answer any JSON number exactly, use [`RawValue`]
+    /// (`Box<RawValue>` params arrive verbatim, and are sent back verbatim).
     pub fn method<P, R, F, Fut>(mut self, name: impl Into<Cow<'static, str>>, handler: F) -> Self
     where
         P: DeserializeOwned + 'static,
@@ -194,8 +208,7 @@ impl Plugin {
                     let reply: runtime::HandlerFuture = match self.methods.get(&method) {
                         Some(handler) => handler(params),
                         None => {
-                            let error =
-                                Error::from(wasplug_protocol::codes::method_not_found(&method));
+                            let error = Error::method_not_found(&method);
                             Box::pin(async move { Err(error) })
                         }
                     };
@@ -239,18 +252,18 @@ mod tests {
     #[test]
     fn params_accept_a_single_element_array() {
         let raw = RawValue::from_string("[7]".into()).unwrap();
-        assert_eq!(parse_params::<u32>(Some(&raw)), Ok(7));
-        assert_eq!(parse_params::<()>(None), Ok(()));
+        assert_eq!(parse_params::<u32>(Some(&raw)).ok(), Some(7));
+        assert_eq!(parse_params::<()>(None).ok(), Some(()));
         let bad = RawValue::from_string("[\"x\"]".into()).unwrap();
         assert_eq!(
-            parse_params::<u32>(Some(&bad)).map_err(|e| e.code),
-            Err(-32602)
+            parse_params::<u32>(Some(&bad)).map_err(|e| e.code()).err(),
+            Some(-32602)
         );
     }
 
     #[test]
     fn discover_lists_methods_and_itself() {
-        let plugin = Plugin::new("p", "1.2.3").method("ping", |()| async { Ok::<_, Error>(1) });
+        let plugin = Plugin::new("p", "1.2.3").method("ping", |()| async { Ok(1) });
         let doc = plugin.discover();
         assert_eq!(doc.info.title, "p");
         assert_eq!(doc.info.version, "1.2.3");

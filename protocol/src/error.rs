@@ -8,7 +8,12 @@ use jsonrpsee_types::Id;
 pub const EXCERPT_LEN: usize = 200;
 
 /// Cuts `line` to at most [`EXCERPT_LEN`] bytes (on a character boundary), marking a cut with `…`.
-pub(crate) fn excerpt(line: &str) -> String {
+///
+/// ```
+/// assert_eq!(wasplug_protocol::excerpt("short"), "short");
+/// assert_eq!(wasplug_protocol::excerpt(&"x".repeat(500)).len(), 200 + '…'.len_utf8());
+/// ```
+pub fn excerpt(line: &str) -> String {
     if line.len() <= EXCERPT_LEN {
         return line.to_owned();
     }

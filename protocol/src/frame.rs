@@ -131,6 +131,11 @@ impl LineFramer {
         }
     }
 
+    /// Whether complete lines wait to be taken with [`next_line`](Self::next_line).
+    pub fn has_line(&self) -> bool {
+        self.start < self.complete
+    }
+
     /// Bytes held that do not yet form a line (the incomplete last line).
     pub fn pending_bytes(&self) -> usize {
         self.buf.len() - self.complete

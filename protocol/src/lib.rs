@@ -90,14 +90,16 @@ mod frame;
 mod message;
 mod params;
 mod peer;
+mod rpc_error;
 mod version;
 
 pub use config::PeerConfig;
 pub use discover::{DISCOVER_METHOD, Discover, DiscoverInfo, DiscoverMethod, OPENRPC_VERSION};
-pub use error::{EXCERPT_LEN, FrameError, PeerError, ProtocolError, VersionError};
+pub use error::{EXCERPT_LEN, FrameError, PeerError, ProtocolError, VersionError, excerpt};
 pub use frame::LineFramer;
 pub use message::{Event, RequestId};
 pub use peer::Peer;
+pub use rpc_error::RpcError;
 pub use version::{
     PROTOCOL_VERSION, VERSION_SECTION, VERSION_SECTION_BYTES, check_compatible,
     decode_version_section, encode_version_section,

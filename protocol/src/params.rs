@@ -1,7 +1,6 @@
 //! How params become a handler's argument — one convention for both sides.
 
-use crate::codes::invalid_params;
-use jsonrpsee_types::ErrorObjectOwned;
+use crate::{RpcError, codes::invalid_params};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -10,7 +9,7 @@ use serde_json::value::RawValue;
 /// so a handler taking `u64` accepts `[5]`.
 ///
 /// # Errors
-/// A `-32602` invalid-params error object saying why `P` did not fit.
+/// A `-32602 Invalid params` error whose `data` says why `P` did not fit.
 ///
 /// ```
 /// use wasplug_protocol::{RawValue, parse_params};
@@ -21,12 +20,12 @@ use serde_json::value::RawValue;
 /// assert_eq!(parse_params::<()>(None).ok(), Some(()));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-pub fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, ErrorObjectOwned> {
+pub fn parse_params<P: DeserializeOwned>(params: Option<&RawValue>) -> Result<P, RpcError> {
     let text = params.map_or("null", RawValue::get);
     serde_json::from_str::<P>(text).or_else(|first| {
         serde_json::from_str::<[Box<RawValue>; 1]>(text)
             .ok()
             .and_then(|[single]| serde_json::from_str::<P>(single.get()).ok())
-            .ok_or_else(|| invalid_params(first.to_string()))
+            .ok_or_else(|| RpcError::from_object(invalid_params(first.to_string())))
     })
 }

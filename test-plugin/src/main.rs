@@ -7,7 +7,7 @@ mod sieve;
 use futures::future::join_all;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use wasplug_pdk::{Error, Plugin, Value, host, json};
+use wasplug_pdk::{Error, Plugin, RawValue, host, json};
 
 /// The answer of `prime_sieve`.
 #[derive(Serialize)]
@@ -44,11 +44,9 @@ async fn echo_checked(i: u64) -> Result<(), Error> {
 
 fn main() {
     Plugin::new("test-plugin", env!("CARGO_PKG_VERSION"))
-        .method("ping", |()| async { Ok::<_, Error>("pong") })
-        .method(
-            "echo",
-            |params: Value| async move { Ok::<_, Error>(params) },
-        )
+        .method("ping", |()| async { Ok("pong") })
+        // Raw params come back verbatim: every JSON number exact.
+        .method("echo", |params: Box<RawValue>| async move { Ok(params) })
         .method("get_random_number", |()| async {
             getrandom::u64().map_err(|e| Error::internal(e.to_string()))
         })
@@ -56,26 +54,29 @@ fn main() {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default();
-            Ok::<_, Error>(u64::try_from(now.as_millis()).unwrap_or(u64::MAX))
+            Ok(u64::try_from(now.as_millis()).unwrap_or(u64::MAX))
         })
         .method("sleep", |ms: u64| async move {
             std::thread::sleep(Duration::from_millis(ms));
-            Ok::<_, Error>(ms)
+            Ok(ms)
         })
         .method("many_echo", |n: u64| async move {
             for i in 0..n {
                 echo_checked(i).await?;
             }
-            Ok::<_, Error>(n)
+            Ok(n)
         })
         .method("concurrent_echo", |n: u64| async move {
             let results = join_all((0..n).map(echo_checked)).await;
             results.into_iter().collect::<Result<Vec<()>, Error>>()?;
-            Ok::<_, Error>(n)
+            Ok(n)
         })
-        .method("prime_sieve", |n: usize| async move {
-            Ok::<_, Error>(prime_sieve(n))
+        // `?` on a std error answers -32603 with the error's text.
+        .method("parse", |text: String| async move {
+            let n: i64 = text.parse()?;
+            Ok(n)
         })
+        .method("prime_sieve", |n: usize| async move { Ok(prime_sieve(n)) })
         .method("fail", |()| async {
             Err::<(), _>(
                 Error::new(-32000, "deliberate failure")
@@ -86,29 +87,26 @@ fn main() {
             if true {
                 panic!("deliberate panic");
             }
-            Ok::<(), Error>(())
+            Ok(())
         })
         .method("log", |n: u64| async move {
             for i in 0..n {
                 eprintln!("log line {i}");
             }
-            Ok::<_, Error>(n)
+            Ok(n)
         })
-        .method(
-            "big",
-            |n: usize| async move { Ok::<_, Error>("x".repeat(n)) },
-        )
+        .method("big", |n: usize| async move { Ok("x".repeat(n)) })
         .method(
             "call_host",
-            |(method, params): (String, Value)| async move {
-                host::call::<_, Value>(&method, &params).await
+            |(method, params): (String, Box<RawValue>)| async move {
+                host::call::<_, Box<RawValue>>(&method, &params).await
             },
         )
         .method("notify", |n: u64| async move {
             for i in 0..n {
                 host::notify("progress", &[i])?;
             }
-            Ok::<_, Error>(n)
+            Ok(n)
         })
         .run();
 }

@@ -2,20 +2,19 @@
 //! methods it expects, WAT fixtures, a logger that records lines, and running
 //! one test body under every executor the host kit supports.
 
-use serde_json::Value;
 use std::{
     future::Future,
     sync::{Arc, Mutex},
 };
-use wasplug_hdk::{
-    Error, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin, PluginBuilder,
-};
+use wasplug_hdk::{Error, HostContext, HostMethods, Limits, Plugin, PluginBuilder, RawValue};
 
-/// Host methods the test plugin calls: `echo` returns its params unchanged.
+/// Host methods the test plugin calls: `echo` returns its params unchanged
+/// (verbatim: every number exact).
 pub fn echo_methods() -> HostMethods<()> {
-    HostMethods::new(()).method("echo", |_: HostContext<()>, params: Value| async move {
-        Ok::<_, ErrorObjectOwned>(params)
-    })
+    HostMethods::new(()).method(
+        "echo",
+        |_: HostContext<()>, params: Box<RawValue>| async move { Ok(params) },
+    )
 }
 
 /// A builder for the test plugin with `echo` and the given limits.

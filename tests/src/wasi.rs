@@ -19,8 +19,10 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wasmi::{Engine, Linker, Module, ResumableCall, Store};
-use wasplug_wasi::{Blocked, Completion, Stop, WasiCtx, WasiCtxBuilder, add_to_linker, complete};
+use wasmi::{Engine, Module};
+use wasplug_wasi::{
+    Blocked, End, Guest, GuestLimits, ModuleError, Outcome, Program, WasiCtx, WasiCtxBuilder,
+};
 
 /// The most suspensions one run may have before it is called stuck: far
 /// above what any test guest needs, low enough to end a guest that keeps
@@ -86,93 +88,75 @@ impl GuestRun {
             stdin,
             chunk_gap,
         } = self;
-        let mut embedder = Embedder { stdin, chunk_gap };
         let bytes = std::fs::read(&wasm).map_err(|e| RunError::Read(wasm.clone(), e))?;
         let engine = Engine::default();
-        let module = Module::new(&engine, bytes)?;
-        let mut linker = Linker::<WasiCtx>::new(&engine);
-        add_to_linker(&mut linker, wasi_of)?;
-        let mut store = Store::new(&engine, ctx.build());
-        let instance = linker.instantiate_and_start(&mut store, &module)?;
-        let start = instance
-            .get_func(&store, "_start")
-            .ok_or(RunError::NoStart)?;
-
-        let mut out = GuestOutput::default();
-        let mut call = start.call_resumable(&mut store, &[], &mut []);
-        let status = loop {
-            let trap = match call {
-                Ok(ResumableCall::Finished) => break 0,
-                Ok(ResumableCall::HostTrap(trap)) => trap,
-                Ok(ResumableCall::OutOfFuel(_)) => return Err(RunError::OutOfFuel),
-                Err(error) => match Stop::from_error(&error) {
-                    Some(Stop::Exit(status)) => break status,
-                    _ => return Err(RunError::Wasm(error)),
-                },
-            };
-            let blocked = match Stop::from_error(trap.host_error()) {
-                Some(Stop::Blocked(blocked)) => blocked,
-                Some(Stop::Exit(status)) => break status,
-                Some(Stop::Signal(signal)) => return Err(RunError::Signal(signal)),
-                Some(Stop::NoMemory) => return Err(RunError::NoMemory),
-                Some(_) | None => return Err(RunError::Wasm(trap.into_host_error())),
-            };
-            out.count(blocked);
-            if out.suspensions() > MAX_SUSPENSIONS {
-                return Err(RunError::Stuck(blocked));
-            }
-            embedder.serve(&mut store, blocked, &mut out);
-            // What the guest waited for has happened (input or end of input,
-            // the deadline, room in the pipe): the call must finish now.
-            let value = match complete(&mut store, wasi_of) {
-                Completion::Ready(value) => value,
-                Completion::Blocked(again) => {
-                    return Err(RunError::Unsatisfied {
-                        served: blocked,
-                        again,
-                    });
-                }
-                // `NotBlocked`, or a kind this harness does not know.
-                _ => return Err(RunError::NotPending),
-            };
-            out.resumptions += 1;
-            call = trap.resume(&mut store, &[value], &mut []);
+        let program = Program::new(&engine, &bytes)?;
+        let mut guest = Guest::new(&program, ctx.build(), GuestLimits::default());
+        let mut embedder = Embedder {
+            stdin,
+            chunk_gap,
+            out: GuestOutput::default(),
         };
-        out.status = status;
-        out.stdout.extend(store.data_mut().stdout_mut().take());
-        out.stderr.extend(store.data_mut().stderr_mut().take());
+        let outcome = wasplug_wasi::run(&mut guest, None, &mut embedder)?;
+        let mut out = embedder.out;
+        out.resumptions = u32::try_from(guest.resumes()).unwrap_or(u32::MAX);
+        out.status = match outcome {
+            Outcome::End(End::Exit(status)) => status,
+            Outcome::End(End::Signal(signal)) => return Err(RunError::Signal(signal)),
+            Outcome::End(End::NoMemory) => return Err(RunError::NoMemory),
+            Outcome::End(End::OutOfFuel { .. }) => return Err(RunError::OutOfFuel),
+            Outcome::End(other) => return Err(RunError::Ended(other)),
+            Outcome::Timeout => return Err(RunError::Timeout),
+        };
         Ok(out)
     }
 }
 
-/// The embedder's side of a run: the stdin still to send.
+/// Serves the guest's waits from a script: stdin chunks, real sleeps.
 #[derive(Debug)]
 struct Embedder {
     stdin: VecDeque<Vec<u8>>,
     chunk_gap: Duration,
+    out: GuestOutput,
 }
 
-impl Embedder {
-    /// Does what `blocked` asks so the suspended call can finish.
-    fn serve(&mut self, store: &mut Store<WasiCtx>, blocked: Blocked, out: &mut GuestOutput) {
+impl wasplug_wasi::Embedder for Embedder {
+    type Error = RunError;
+
+    fn drain(&mut self, ctx: &mut WasiCtx) -> Result<(), RunError> {
+        self.out.drain(ctx);
+        Ok(())
+    }
+
+    fn serve(
+        &mut self,
+        ctx: &mut WasiCtx,
+        blocked: Blocked,
+        _until: Option<Instant>,
+    ) -> Result<(), RunError> {
+        self.out.count(blocked);
+        if self.out.suspensions() > MAX_SUSPENSIONS {
+            return Err(RunError::Stuck(blocked));
+        }
         match blocked {
-            Blocked::Input { deadline } => self.serve_input(store.data_mut(), deadline),
+            Blocked::Input { deadline } => self.serve_input(ctx, deadline),
             Blocked::Sleep { deadline } => {
-                let blocked_at = store.data_mut().monotonic_now();
-                let resumed_at = sleep_until(store.data_mut(), deadline);
-                out.sleeps.push(SleepWait {
+                let blocked_at = ctx.monotonic_now();
+                let resumed_at = sleep_until(ctx, deadline);
+                self.out.sleeps.push(SleepWait {
                     blocked_at,
                     deadline,
                     resumed_at,
                 });
             }
-            // `Output`, and any later kind: taking output is always safe.
-            _ => out.drain(store.data_mut()),
+            // Output: drained after every step already.
+            _ => {}
         }
+        Ok(())
     }
+}
 
-    /// Sends the next chunk (or the end of input) once the chunk gap has
-    /// passed, unless the guest's own deadline comes first.
+impl Embedder {
     fn serve_input(&mut self, ctx: &mut WasiCtx, deadline: Option<u64>) {
         let gap = u64::try_from(self.chunk_gap.as_nanos()).unwrap_or(u64::MAX);
         let due = ctx.monotonic_now().saturating_add(gap);
@@ -186,11 +170,6 @@ impl Embedder {
             None => ctx.stdin_mut().close(),
         }
     }
-}
-
-/// The store data is the [`WasiCtx`] itself.
-fn wasi_of(ctx: &mut WasiCtx) -> &mut WasiCtx {
-    ctx
 }
 
 /// Sleeps real time until the guest's monotonic clock reaches `deadline`;
@@ -276,15 +255,13 @@ pub enum RunError {
     /// The `.wasm` file could not be read.
     #[error("cannot read {0}: {1}")]
     Read(PathBuf, #[source] std::io::Error),
-    /// Compiling, linking or running the guest failed (a trap, say).
+    /// The module cannot run in the subset (invalid, refused imports, not
+    /// a command).
+    #[error(transparent)]
+    Module(#[from] ModuleError),
+    /// Reading the module's imports failed.
     #[error(transparent)]
     Wasm(#[from] wasmi::Error),
-    /// The WASI functions could not be linked.
-    #[error(transparent)]
-    Link(#[from] wasmi::errors::LinkerError),
-    /// The guest exports no `_start`.
-    #[error("the guest exports no _start")]
-    NoStart,
     /// The guest raised a terminating signal.
     #[error("the guest raised signal {0}")]
     Signal(u8),
@@ -294,18 +271,12 @@ pub enum RunError {
     /// The guest ran out of fuel (the engine here has none, so: never).
     #[error("the guest ran out of fuel")]
     OutOfFuel,
-    /// A suspension left no pending call to complete.
-    #[error("the guest was suspended but no WASI call is pending")]
-    NotPending,
-    /// The suspended call was given what it waited for (input, its deadline,
-    /// room to write) and [`complete`] still reported it blocked.
-    #[error("served {served} but the call is still blocked: {again}")]
-    Unsatisfied {
-        /// What the guest first waited for, and got.
-        served: Blocked,
-        /// What [`complete`] then said it waits for.
-        again: Blocked,
-    },
+    /// The guest ended otherwise (a trap, say).
+    #[error("the guest ended: {0:?}")]
+    Ended(End),
+    /// The run's deadline passed (runs here have none, so: never).
+    #[error("the guest timed out")]
+    Timeout,
     /// The guest kept suspending: more than the run allows.
     #[error("the guest is stuck: {0}")]
     Stuck(Blocked),

@@ -59,18 +59,25 @@
 )]
 
 mod ctx;
+mod driver;
 mod errno;
 mod funcs;
 mod linker;
 mod memory;
+mod module;
 mod pipe;
 mod sources;
 mod stop;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use driver::{
+    Embedder, End, Guest, GuestLimits, GuestState, Outcome, Phase, Step, TABLE_ELEMENT_BYTES,
+    host_instant, run,
+};
 pub use errno::Errno;
 pub use linker::{ALL_FUNCTIONS, MODULE, SUPPORTED_FUNCTIONS, add_to_linker, signature};
 pub use memory::{GuestMemory, Iovecs};
+pub use module::{ImportStatus, MAX_TABLES, ModuleError, Program, START_EXPORT};
 pub use pipe::{InputPipe, OutputPipe};
 pub use sources::{Clock, OsRandom, Random, RandomError, SystemClock};
 pub use stop::{Blocked, Completion, Stop, complete};

@@ -9,9 +9,7 @@ use std::{
 };
 use wasm_bindgen::{JsCast, prelude::*};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
-use wasplug_hdk::{
-    Error, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin, protocol::codes,
-};
+use wasplug_hdk::{Error, ErrorKind, HostContext, HostMethods, Limits, Plugin, RpcError};
 
 #[wasm_bindgen]
 extern "C" {
@@ -164,18 +162,21 @@ fn js_message(thrown: &JsValue) -> String {
 }
 
 /// Runs the page's host method `method`.
-async fn call_page(key: u32, method: String, params: Value) -> Result<Value, ErrorObjectOwned> {
+async fn call_page(key: u32, method: String, params: Value) -> Result<Value, RpcError> {
     let function = HOOKS
         .with(|hooks| hooks.borrow().get(&key).map(|h| get(&h.host, &method)))
         .and_then(|f| f.dyn_into::<Function>().ok())
-        .ok_or_else(|| codes::method_not_found(&method))?;
+        .ok_or_else(|| RpcError::host_method_not_found(&method))?;
     let thrown_to_error = |thrown: JsValue| {
         let code = get(&thrown, "code")
             .as_f64()
             .filter(|c| c.fract() == 0.0 && *c >= f64::from(i32::MIN) && *c <= f64::from(i32::MAX))
             .map_or(-32000, |c| c as i32);
-        let data = from_js(&get(&thrown, "data")).ok().filter(|d| !d.is_null());
-        codes::error(code, js_message(&thrown), data)
+        let error = RpcError::new(code, js_message(&thrown));
+        match from_js(&get(&thrown, "data")) {
+            Ok(Value::Null) | Err(_) => error,
+            Ok(data) => error.with_data(data),
+        }
     };
     let returned = function
         .call1(&JsValue::UNDEFINED, &to_js(&params))
@@ -183,9 +184,8 @@ async fn call_page(key: u32, method: String, params: Value) -> Result<Value, Err
     let value = JsFuture::from(Promise::resolve(&returned))
         .await
         .map_err(thrown_to_error)?;
-    from_js(&value).map_err(|reason| {
-        codes::internal_error(format!("host method `{method}` returned {reason}"))
-    })
+    from_js(&value)
+        .map_err(|reason| RpcError::internal(format!("host method `{method}` returned {reason}")))
 }
 
 /// Hands a stderr line to the page's `onLog`, or to the console.
@@ -200,34 +200,6 @@ fn log_line(key: u32, plugin: &str, line: &str) {
     }
 }
 
-/// The variant name of an error, for `error.kind` on the JS side.
-fn kind(error: &Error) -> &'static str {
-    match error {
-        Error::InvalidModule { .. } => "InvalidModule",
-        Error::RefusedImports { .. } => "RefusedImports",
-        Error::MissingExport { .. } => "MissingExport",
-        Error::IncompatibleProtocol { .. } => "IncompatibleProtocol",
-        Error::BadVersionSection { .. } => "BadVersionSection",
-        Error::Io { .. } => "Io",
-        Error::Json { .. } => "Json",
-        Error::InvalidParams { .. } => "InvalidParams",
-        Error::Plugin { .. } => "Plugin",
-        Error::Trap { .. } => "Trap",
-        Error::ExitWithoutAnswer { .. } => "ExitWithoutAnswer",
-        Error::Deadlock { .. } => "Deadlock",
-        Error::Protocol { .. } => "Protocol",
-        Error::Signal { .. } => "Signal",
-        Error::OutOfFuel { .. } => "OutOfFuel",
-        Error::Timeout { .. } => "Timeout",
-        Error::MemoryLimit { .. } => "MemoryLimit",
-        Error::LineTooLong { .. } => "LineTooLong",
-        Error::TooManyHostCalls { .. } => "TooManyHostCalls",
-        Error::InputLimit { .. } => "InputLimit",
-        Error::Engine { .. } => "Engine",
-        _ => "Other",
-    }
-}
-
 /// A JS `Error` with the message, `kind`, and what the variant carries.
 fn error_to_js(error: &Error) -> JsValue {
     let js = js_sys::Error::new(&error.to_string());
@@ -235,10 +207,13 @@ fn error_to_js(error: &Error) -> JsValue {
         // Setting a property of a fresh Error cannot fail.
         let _ = Reflect::set(&js, &JsValue::from_str(key), &value);
     };
-    set("kind", kind(error).into());
-    if let Error::Plugin { code, data, .. } = error {
+    set("kind", error.kind().name().into());
+    if let ErrorKind::Plugin { code, data, .. } = error.kind() {
         set("code", (*code).into());
-        set("data", data.as_ref().map_or(JsValue::NULL, to_js));
+        let data = data
+            .as_deref()
+            .map_or(Ok(JsValue::NULL), |raw| JSON::parse(raw.get()));
+        set("data", data.unwrap_or(JsValue::NULL));
     }
     let stderr: Array = error
         .stderr()

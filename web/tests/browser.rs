@@ -20,7 +20,7 @@ use std::{
 use wasm_bindgen::{JsCast, JsValue, prelude::wasm_bindgen};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use wasplug_hdk::{Error, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{ErrorKind, HostContext, HostMethods, Limits, Plugin};
 use wasplug_web::WebPlugin;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -47,7 +47,7 @@ async fn delay(ms: i32) {
 
 fn echo_methods() -> HostMethods<()> {
     HostMethods::new(()).method("echo", |_: HostContext<()>, params: Value| async move {
-        Ok::<_, ErrorObjectOwned>(params)
+        Ok(params)
     })
 }
 
@@ -90,7 +90,7 @@ async fn an_async_host_method_may_wait_on_the_event_loop() {
     let methods =
         HostMethods::new(()).method("echo", |_: HostContext<()>, params: Value| async move {
             delay(1).await;
-            Ok::<_, ErrorObjectOwned>(params)
+            Ok(params)
         });
     let plugin = Plugin::builder(TEST_PLUGIN)
         .host_methods(methods)
@@ -124,7 +124,10 @@ async fn a_call_past_its_timeout_ends_on_time() {
     let plugin = test_plugin_with(Limits::default().with_timeout(Some(Duration::from_millis(100))));
     let started = now();
     let error = plugin.call("sleep", json!([10_000])).await.unwrap_err();
-    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind(), ErrorKind::Timeout { .. }),
+        "{error:?}"
+    );
     let took = now() - started;
     assert!(took < 2_000.0, "the timeout fired after {took} ms");
     assert_eq!(plugin.call("ping", Value::Null).await.unwrap(), "pong");
@@ -134,14 +137,15 @@ async fn a_call_past_its_timeout_ends_on_time() {
 async fn failures_are_contained() {
     let plugin = test_plugin();
     let error = plugin.call("fail", Value::Null).await.unwrap_err();
-    let Error::Plugin { code, data, .. } = &error else {
+    let ErrorKind::Plugin { code, data, .. } = error.kind() else {
         panic!("expected a plugin error, got {error:?}");
     };
     assert_eq!(*code, -32000);
-    assert_eq!(data.as_ref().unwrap()["retry"], false);
+    let data: Value = serde_json::from_str(data.as_ref().unwrap().get()).unwrap();
+    assert_eq!(data["retry"], false);
 
     let error = plugin.call("panic", Value::Null).await.unwrap_err();
-    assert!(matches!(error, Error::Trap { .. }), "{error:?}");
+    assert!(matches!(error.kind(), ErrorKind::Trap { .. }), "{error:?}");
     assert!(
         error
             .stderr()
@@ -154,7 +158,10 @@ async fn failures_are_contained() {
         .call("prime_sieve", json!([10_000_000]))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::OutOfFuel { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { .. }),
+        "{error:?}"
+    );
 
     assert_eq!(plugin.call("ping", Value::Null).await.unwrap(), "pong");
 }

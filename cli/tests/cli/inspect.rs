@@ -115,3 +115,29 @@ fn an_invalid_module_fails_with_the_reason() {
                 .and(predicate::str::contains("type mismatch")),
         );
 }
+
+#[test]
+fn the_verdict_is_the_sandbox_module_check() {
+    let (_dir, two) = temp_file(
+        "two-memories.wat",
+        r#"(module (memory 1) (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    wasplug()
+        .arg("inspect")
+        .arg(&two)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("not runnable")
+                .and(predicate::str::contains("2 linear memories")),
+        );
+    let report = inspect_json(&two);
+    assert_eq!(report["runnable"], false);
+    assert!(
+        report["problem"]
+            .as_str()
+            .unwrap()
+            .contains("2 linear memories")
+    );
+    assert_eq!(inspect_json(test_plugin())["problem"], Value::Null);
+}

@@ -159,21 +159,24 @@ fn a_bad_env_is_a_usage_error() {
         .code(2);
 }
 
+/// In `_start` and in the module's own start function alike.
 #[test]
 fn the_timeout_stops_a_spinning_module() {
-    let (_dir, module) = temp_file("spin.wat", SPIN);
-    let started = Instant::now();
-    wasplug()
-        .args(["run", "--timeout", "0.5"])
-        .arg(&module)
-        .assert()
-        .code(124)
-        .stderr(predicate::str::contains("timeout"));
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
+    for (name, wat) in [("spin.wat", SPIN), ("start-spin.wat", START_SPIN)] {
+        let (_dir, module) = temp_file(name, wat);
+        let started = Instant::now();
+        wasplug()
+            .args(["run", "--timeout", "0.5"])
+            .arg(&module)
+            .assert()
+            .code(124)
+            .stderr(predicate::str::contains("timeout"));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 #[test]
@@ -194,4 +197,94 @@ fn a_missing_module_fails() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("cannot read"));
+}
+
+/// A start function (the wasm `start` section) that never ends.
+const START_SPIN: &str = r#"(module
+  (memory (export "memory") 1)
+  (func $forever (loop $again (br $again)))
+  (start $forever)
+  (func (export "_start")))"#;
+
+/// A start function that exits with 5 before `_start` runs.
+const START_EXIT_5: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func $init (call $exit (i32.const 5)))
+  (start $init)
+  (func (export "_start") unreachable))"#;
+
+/// A start function that writes "init\n", then `_start` writes "main\n".
+const START_THEN_MAIN: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "init\0a")
+  (data (i32.const 200) "main\0a")
+  (func $say (param $at i32)
+    (i32.store (i32.const 0) (local.get $at))
+    (i32.store (i32.const 4) (i32.const 5))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func $init (call $say (i32.const 100)))
+  (start $init)
+  (func (export "_start") (call $say (i32.const 200))))"#;
+
+/// Grows its memory by 64 pages (4 MiB) and traps if that fails.
+const GROW_4_MIB: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (if (i32.lt_s (memory.grow (i32.const 64)) (i32.const 0)) (then unreachable))))"#;
+
+#[test]
+fn the_fuel_budget_holds_in_a_start_function() {
+    let (_dir, module) = temp_file("start-spin.wat", START_SPIN);
+    wasplug()
+        .args(["run", "--timeout", "none", "--fuel", "1000000"])
+        .arg(&module)
+        .assert()
+        .code(124)
+        .stderr(predicate::str::contains("fuel budget of 1000000"));
+}
+
+#[test]
+fn an_exit_in_a_start_function_is_the_exit_status() {
+    let (_dir, module) = temp_file("start-exit.wat", START_EXIT_5);
+    wasplug().arg("run").arg(&module).assert().code(5);
+}
+
+#[test]
+fn the_start_function_runs_before_start() {
+    let (_dir, module) = temp_file("start-main.wat", START_THEN_MAIN);
+    wasplug()
+        .arg("run")
+        .arg(&module)
+        .assert()
+        .success()
+        .stdout("init\nmain\n");
+}
+
+#[test]
+fn the_memory_limit_applies() {
+    let (_dir, module) = temp_file("grow.wat", GROW_4_MIB);
+    wasplug().arg("run").arg(&module).assert().success();
+    wasplug()
+        .args(["run", "--max-memory", "2"])
+        .arg(&module)
+        .assert()
+        .code(134)
+        .stderr(predicate::str::contains("memory limit of 2 MiB"));
+}
+
+#[test]
+fn a_module_with_two_memories_is_refused_at_load() {
+    let (_dir, module) = temp_file(
+        "two-memories.wat",
+        r#"(module (memory 1) (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    wasplug()
+        .arg("run")
+        .arg(&module)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("2 linear memories"));
 }

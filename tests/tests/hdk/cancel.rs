@@ -6,7 +6,7 @@ use std::sync::{
     Arc,
     atomic::{AtomicBool, Ordering},
 };
-use wasplug_hdk::{ErrorObjectOwned, HostContext, HostMethods, Plugin};
+use wasplug_hdk::{HostContext, HostMethods, Plugin, RpcError};
 use wasplug_tests::guests;
 
 /// Sets its flag when dropped.
@@ -29,7 +29,7 @@ fn dropping_a_call_frees_its_instance_and_host_calls() {
             async move {
                 let _flag = flag;
                 futures::future::pending::<()>().await;
-                Ok::<Value, ErrorObjectOwned>(Value::Null)
+                Ok::<Value, RpcError>(Value::Null)
             }
         },
     );

@@ -5,7 +5,7 @@ use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
 };
-use wasplug_hdk::{Error, ErrorObjectOwned, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{ErrorKind, HostContext, HostMethods, Limits, Plugin, RpcError};
 use wasplug_tests::{
     guests,
     host::{on_each_executor, test_plugin, test_plugin_builder},
@@ -50,7 +50,7 @@ fn concurrent_host_calls_are_served_concurrently() {
                 // Let the other calls start before this one answers.
                 yield_once().await;
                 gauge.now.fetch_sub(1, Ordering::SeqCst);
-                Ok::<_, ErrorObjectOwned>(params)
+                Ok(params)
             },
         );
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
@@ -85,11 +85,9 @@ fn host_errors_reach_the_plugin_with_code_message_and_data() {
     on_each_executor(|| async {
         let methods =
             HostMethods::new(()).method("echo", |_: HostContext<()>, _: Value| async move {
-                Err::<Value, _>(ErrorObjectOwned::owned(
-                    -32042,
-                    "host says no",
-                    Some(json!({"why": "test"})),
-                ))
+                Err::<Value, _>(
+                    RpcError::new(-32042, "host says no").with_data(json!({"why": "test"})),
+                )
             });
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .host_methods(methods)
@@ -97,27 +95,79 @@ fn host_errors_reach_the_plugin_with_code_message_and_data() {
             .unwrap();
         // many_echo passes the host's error on as its own.
         let error = plugin.call("many_echo", json!([3])).await.unwrap_err();
-        let Error::Plugin {
+        let ErrorKind::Plugin {
             code,
             message,
             data,
-        } = error
+        } = error.kind()
         else {
             panic!("expected the host's error, got {error:?}");
         };
-        assert_eq!((code, message.as_str()), (-32042, "host says no"));
-        assert_eq!(data, Some(json!({"why": "test"})));
+        assert_eq!((*code, message.as_str()), (-32042, "host says no"));
+        assert_eq!(data.as_ref().map(|d| d.get()), Some(r#"{"why":"test"}"#));
     });
 }
 
 #[test]
-fn unknown_host_method_answers_method_not_found() {
+fn unknown_host_method_answers_method_not_found_saying_host() {
     on_each_executor(|| async {
-        // No host methods at all: the plugin's `echo` call gets -32601.
+        // No host methods at all: the plugin's `echo` call gets -32601, with
+        // a message that cannot be mistaken for the plugin lacking a method.
         let plugin = Plugin::from_file(guests::TEST_PLUGIN).build().unwrap();
         let error = plugin.call("many_echo", json!([1])).await.unwrap_err();
+        let ErrorKind::Plugin { code, message, .. } = error.kind() else {
+            panic!("expected the host's error, got {error:?}");
+        };
+        assert_eq!(*code, -32601);
+        assert_eq!(message, "host method not found: `echo`");
+        // The plugin lacking the method called reads differently.
+        let error = plugin.call("no_such_method", json!([])).await.unwrap_err();
+        let ErrorKind::Plugin { code, message, .. } = error.kind() else {
+            panic!("expected the plugin's error, got {error:?}");
+        };
+        assert_eq!(*code, -32601);
+        assert!(!message.contains("host"), "{message}");
+    });
+}
+
+#[test]
+fn host_methods_use_question_mark_on_std_errors_and_choose_codes() {
+    on_each_executor(|| async {
+        let methods = HostMethods::new(())
+            .method(
+                "parse",
+                |_: HostContext<()>, (text,): (String,)| async move {
+                    let n: u8 = text.parse()?;
+                    Ok(n)
+                },
+            )
+            .method("refuse", |_: HostContext<()>, ()| async {
+                Err::<(), _>(RpcError::new(-32001, "not today"))
+            });
+        let plugin = Plugin::from_file(guests::TEST_PLUGIN)
+            .host_methods(methods)
+            .build()
+            .unwrap();
+        let n = plugin
+            .call("call_host", json!(["parse", ["200"]]))
+            .await
+            .unwrap();
+        assert_eq!(n, 200);
+        let error = plugin
+            .call("call_host", json!(["parse", ["300"]]))
+            .await
+            .unwrap_err();
+        let ErrorKind::Plugin { code, message, .. } = error.kind() else {
+            panic!("expected the host's error, got {error:?}");
+        };
+        assert_eq!(*code, -32603);
+        assert_eq!(message, "number too large to fit in target type");
+        let error = plugin
+            .call("call_host", json!(["refuse", null]))
+            .await
+            .unwrap_err();
         assert!(
-            matches!(error, Error::Plugin { code: -32601, .. }),
+            matches!(error.kind(), ErrorKind::Plugin { code: -32001, message, .. } if message == "not today"),
             "{error:?}"
         );
     });
@@ -127,16 +177,14 @@ fn unknown_host_method_answers_method_not_found() {
 fn host_method_with_bad_params_answers_invalid_params() {
     on_each_executor(|| async {
         let methods = HostMethods::new(())
-            .method("echo", |_: HostContext<()>, n: String| async move {
-                Ok::<_, ErrorObjectOwned>(n)
-            });
+            .method("echo", |_: HostContext<()>, n: String| async move { Ok(n) });
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .host_methods(methods)
             .build()
             .unwrap();
         let error = plugin.call("many_echo", json!([1])).await.unwrap_err();
         assert!(
-            matches!(error, Error::Plugin { code: -32602, .. }),
+            matches!(error.kind(), ErrorKind::Plugin { code: -32602, .. }),
             "{error:?}"
         );
     });

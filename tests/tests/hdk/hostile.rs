@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 use wasmi::TrapCode;
-use wasplug_hdk::{Engine, Error, Limits, Plugin, protocol::ProtocolError};
+use wasplug_hdk::{Engine, Error, ErrorKind, Limits, Plugin, protocol::ProtocolError};
 use wasplug_tests::{
     guests,
     host::{echo_methods, wat},
@@ -108,7 +108,7 @@ fn an_infinite_loop_runs_out_of_fuel() {
     let plugin = hostile(limits());
     let (error, _) = fails(&plugin, "spin", Value::Null);
     assert!(
-        matches!(error, Error::OutOfFuel { limit: FUEL }),
+        matches!(error.kind(), ErrorKind::OutOfFuel { limit: FUEL }),
         "{error:?}"
     );
     still_serves(&plugin);
@@ -120,8 +120,8 @@ fn an_infinite_loop_without_a_fuel_budget_times_out() {
     let (error, took) = fails(&plugin, "spin", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Timeout {
+            error.kind(),
+            ErrorKind::Timeout {
                 limit: SHORT_TIMEOUT
             }
         ),
@@ -139,7 +139,7 @@ fn an_infinite_loop_ends_under_the_default_limits() {
     let plugin = hostile(Limits::default().with_timeout(Some(timeout)));
     let (error, took) = fails(&plugin, "spin", Value::Null);
     assert!(
-        matches!(error, Error::Timeout { limit } if limit == timeout),
+        matches!(error.kind(), ErrorKind::Timeout { limit } if *limit == timeout),
         "{error:?}"
     );
     assert!(took >= timeout, "{took:?}");
@@ -151,7 +151,7 @@ fn a_memory_bomb_hits_the_memory_limit() {
     let plugin = hostile(limits());
     let (error, _) = fails(&plugin, "memory_bomb", Value::Null);
     assert!(
-        matches!(error, Error::MemoryLimit { limit: MEMORY, .. }),
+        matches!(error.kind(), ErrorKind::MemoryLimit { limit: MEMORY, .. }),
         "{error:?}"
     );
     // Rust's allocator said why it aborted, on stderr.
@@ -164,7 +164,7 @@ fn a_stdout_flood_without_a_newline_is_a_line_too_long() {
     let plugin = hostile(limits());
     let (error, _) = fails(&plugin, "stdout_flood", Value::Null);
     assert!(
-        matches!(error, Error::LineTooLong { limit: MAX_LINE }),
+        matches!(error.kind(), ErrorKind::LineTooLong { limit: MAX_LINE }),
         "{error:?}"
     );
     still_serves(&plugin);
@@ -183,7 +183,10 @@ fn a_stderr_flood_of_lines_ends_and_every_line_is_logged() {
     );
     let (error, _) = fails(&plugin, "stderr_flood", json!([100]));
     assert!(
-        matches!(error, Error::OutOfFuel { .. } | Error::Timeout { .. }),
+        matches!(
+            error.kind(),
+            ErrorKind::OutOfFuel { .. } | ErrorKind::Timeout { .. }
+        ),
         "{error:?}"
     );
     assert!(log.lines.load(Ordering::Relaxed) > 1000);
@@ -203,7 +206,10 @@ fn a_stderr_flood_of_empty_lines_ends_and_every_line_is_logged() {
     );
     let (error, _) = fails(&plugin, "stderr_flood", json!([1]));
     assert!(
-        matches!(error, Error::OutOfFuel { .. } | Error::Timeout { .. }),
+        matches!(
+            error.kind(),
+            ErrorKind::OutOfFuel { .. } | ErrorKind::Timeout { .. }
+        ),
         "{error:?}"
     );
     assert!(log.lines.load(Ordering::Relaxed) > 1000);
@@ -224,7 +230,10 @@ fn a_stderr_flood_without_a_newline_is_logged_in_bounded_pieces() {
     );
     let (error, _) = fails(&plugin, "stderr_flood", json!([0]));
     assert!(
-        matches!(error, Error::OutOfFuel { .. } | Error::Timeout { .. }),
+        matches!(
+            error.kind(),
+            ErrorKind::OutOfFuel { .. } | ErrorKind::Timeout { .. }
+        ),
         "{error:?}"
     );
     assert!(log.lines.load(Ordering::Relaxed) > 10);
@@ -239,8 +248,8 @@ fn output_that_is_not_json_is_a_protocol_violation() {
     let (error, _) = fails(&plugin, "not_json", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Protocol {
+            error.kind(),
+            ErrorKind::Protocol {
                 source: ProtocolError::NotJson { .. }
             }
         ),
@@ -255,8 +264,8 @@ fn an_answer_to_an_id_never_sent_is_a_protocol_violation() {
     let (error, _) = fails(&plugin, "bad_id", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Protocol {
+            error.kind(),
+            ErrorKind::Protocol {
                 source: ProtocolError::UnknownResponseId { .. }
             }
         ),
@@ -271,7 +280,7 @@ fn exiting_without_answering_keeps_the_status() {
     for status in [0, 7, -1, i32::MIN] {
         let (error, _) = fails(&plugin, "exit", json!([status]));
         assert!(
-            matches!(error, Error::ExitWithoutAnswer { status: s, .. } if s == status),
+            matches!(error.kind(), ErrorKind::ExitWithoutAnswer { status: s } if *s == status),
             "{error:?}"
         );
         still_serves(&plugin);
@@ -284,8 +293,8 @@ fn unreachable_is_a_trap() {
     let (error, _) = fails(&plugin, "unreachable", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Trap {
+            error.kind(),
+            ErrorKind::Trap {
                 code: Some(TrapCode::UnreachableCodeReached),
                 ..
             }
@@ -301,8 +310,8 @@ fn unbounded_recursion_is_a_stack_overflow() {
     let (error, _) = fails(&plugin, "recursion", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Trap {
+            error.kind(),
+            ErrorKind::Trap {
                 code: Some(TrapCode::StackOverflow),
                 ..
             }
@@ -320,8 +329,8 @@ fn recursion_with_large_frames_is_a_stack_overflow() {
     let (error, _) = fails(&plugin, "anything", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Trap {
+            error.kind(),
+            ErrorKind::Trap {
                 code: Some(TrapCode::StackOverflow),
                 ..
             }
@@ -336,8 +345,8 @@ fn json_nested_400000_deep_is_refused_before_parsing() {
     let (error, _) = fails(&plugin, "deep_json", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Protocol {
+            error.kind(),
+            ErrorKind::Protocol {
                 source: ProtocolError::TooDeep { .. }
             }
         ),
@@ -352,8 +361,8 @@ fn sleeping_forever_times_out() {
     let (error, took) = fails(&plugin, "sleep_forever", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Timeout {
+            error.kind(),
+            ErrorKind::Timeout {
                 limit: SHORT_TIMEOUT
             }
         ),
@@ -370,7 +379,7 @@ fn sleeping_forever_ends_under_the_default_limits() {
     let plugin = hostile(Limits::default().with_timeout(Some(timeout)));
     let (error, took) = fails(&plugin, "sleep_forever", Value::Null);
     assert!(
-        matches!(error, Error::Timeout { limit } if limit == timeout),
+        matches!(error.kind(), ErrorKind::Timeout { limit } if *limit == timeout),
         "{error:?}"
     );
     assert!(took >= timeout, "{took:?}");
@@ -382,7 +391,7 @@ fn a_flood_of_host_calls_is_stopped_by_the_in_flight_limit() {
     let plugin = hostile(limits().with_host_calls(4));
     let (error, _) = fails(&plugin, "host_call_flood", Value::Null);
     assert!(
-        matches!(error, Error::TooManyHostCalls { limit: 4 }),
+        matches!(error.kind(), ErrorKind::TooManyHostCalls { limit: 4 }),
         "{error:?}"
     );
     still_serves(&plugin);
@@ -393,7 +402,7 @@ fn a_flood_of_host_calls_never_read_hits_the_input_limit() {
     let plugin = hostile(limits().with_host_calls(1 << 20).with_max_input(256 << 10));
     let (error, _) = fails(&plugin, "host_call_flood", Value::Null);
     assert!(
-        matches!(error, Error::InputLimit { limit: 262_144 }),
+        matches!(error.kind(), ErrorKind::InputLimit { limit: 262_144 }),
         "{error:?}"
     );
     still_serves(&plugin);
@@ -493,12 +502,15 @@ fn a_start_function_that_never_returns_runs_out_of_fuel() {
     let plugin = wat_plugin_on(&engine, "start_loop", limits());
     let (error, _) = fails(&plugin, "anything", Value::Null);
     assert!(
-        matches!(error, Error::OutOfFuel { limit: FUEL }),
+        matches!(error.kind(), ErrorKind::OutOfFuel { limit: FUEL }),
         "{error:?}"
     );
     // Again: the first failure left nothing behind.
     let (error, _) = fails(&plugin, "anything", Value::Null);
-    assert!(matches!(error, Error::OutOfFuel { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { .. }),
+        "{error:?}"
+    );
     still_serves(&hostile_on(&engine, limits(), &LineCount::default()));
 }
 
@@ -510,11 +522,11 @@ fn a_start_function_that_never_returns_ends_without_a_fuel_budget() {
     let (error, _) = fails(&plugin, "anything", Value::Null);
     assert!(
         matches!(
-            error,
-            Error::Trap {
+            error.kind(),
+            ErrorKind::Trap {
                 code: Some(TrapCode::OutOfFuel),
                 ..
-            } | Error::Timeout { .. }
+            } | ErrorKind::Timeout { .. }
         ),
         "{error:?}"
     );
@@ -526,7 +538,7 @@ fn an_initial_memory_above_the_limit_is_a_memory_limit() {
     let plugin = wat_plugin_on(&engine, "huge_memory", limits());
     let (error, _) = fails(&plugin, "anything", Value::Null);
     assert!(
-        matches!(error, Error::MemoryLimit { limit: MEMORY, .. }),
+        matches!(error.kind(), ErrorKind::MemoryLimit { limit: MEMORY, .. }),
         "{error:?}"
     );
     still_serves(&hostile_on(&engine, limits(), &LineCount::default()));
@@ -541,7 +553,7 @@ fn a_wasi_import_with_the_wrong_signature_is_refused() {
         .engine(&engine)
         .build()
         .unwrap_err();
-    let Error::RefusedImports { imports } = &error else {
+    let ErrorKind::RefusedImports { imports } = error.kind() else {
         panic!("expected refused imports, got {error:?}");
     };
     assert_eq!(imports.len(), 1, "{imports:?}");
@@ -565,10 +577,11 @@ fn random_bytes_after_a_wasm_header_are_an_invalid_module() {
             state ^= state << 17;
             state as u8
         }));
-        match Plugin::builder(&bytes).engine(&engine).build() {
+        let built = Plugin::builder(&bytes).engine(&engine).build();
+        match built.as_ref().map_err(Error::kind) {
             // An empty module is valid wasm, without `_start`.
-            Err(Error::InvalidModule { .. } | Error::MissingExport { .. }) => {}
-            other => panic!("{len} random bytes: {other:?}"),
+            Err(ErrorKind::InvalidModule { .. } | ErrorKind::MissingExport { .. }) => {}
+            _ => panic!("{len} random bytes: {built:?}"),
         }
     }
     still_serves(&hostile_on(&engine, limits(), &LineCount::default()));

@@ -1,6 +1,7 @@
 //! Integration tests of the host kit against real guests: one file per
 //! behaviour.
 
+mod bounds;
 mod cancel;
 mod concurrency;
 mod errors;
@@ -9,3 +10,4 @@ mod host_calls;
 mod hostile;
 mod logging;
 mod methods;
+mod numbers;

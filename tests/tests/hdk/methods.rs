@@ -1,7 +1,7 @@
 //! Every method of the test plugin, under every executor.
 
 use serde_json::{Value, json};
-use wasplug_hdk::Error;
+use wasplug_hdk::ErrorKind;
 use wasplug_tests::host::{on_each_executor, test_plugin};
 
 #[test]
@@ -101,36 +101,54 @@ fn prime_sieve_counts_primes() {
 fn fail_keeps_code_message_and_data() {
     on_each_executor(|| async {
         let error = test_plugin().call("fail", Value::Null).await.unwrap_err();
-        let Error::Plugin {
+        let ErrorKind::Plugin {
             code,
             message,
             data,
-        } = error
+        } = error.kind()
         else {
             panic!("expected a plugin error, got {error:?}");
         };
-        assert_eq!(code, -32000);
+        assert_eq!(*code, -32000);
         assert_eq!(message, "deliberate failure");
+        let data: Value = serde_json::from_str(data.as_ref().unwrap().get()).unwrap();
         assert_eq!(
             data,
-            Some(json!({"reason": "the test asked for it", "retry": false}))
+            json!({"reason": "the test asked for it", "retry": false})
+        );
+        assert_eq!(
+            (error.plugin(), error.method()),
+            (Some("test-plugin"), Some("fail"))
         );
     });
 }
 
 #[test]
-fn panic_is_a_trap_with_the_panic_message() {
+fn a_panic_is_a_trap_whose_message_leads_with_the_panic() {
     on_each_executor(|| async {
         let plugin = test_plugin();
         let error = plugin.call("panic", Value::Null).await.unwrap_err();
-        let Error::Trap { code, stderr, .. } = &error else {
+        let ErrorKind::Trap { code, .. } = error.kind() else {
             panic!("expected a trap, got {error:?}");
         };
         assert_eq!(*code, Some(wasmi::TrapCode::UnreachableCodeReached));
+        // The panic message, not the `RUST_BACKTRACE` note after it.
+        let summary = error.stderr_summary().unwrap();
         assert!(
-            stderr.iter().any(|l| l.contains("deliberate panic")),
-            "{stderr:?}"
+            summary.starts_with("panicked at ") && summary.ends_with(": deliberate panic"),
+            "{summary}"
         );
+        assert!(
+            error.stderr().last().unwrap().contains("RUST_BACKTRACE"),
+            "{:?}",
+            error.stderr()
+        );
+        let message = error.to_string();
+        assert!(
+            message.starts_with("plugin `test-plugin`, method `panic`: the plugin panicked at "),
+            "{message}"
+        );
+        assert!(message.contains(": deliberate panic (trap: "), "{message}");
         // Contained: the same plugin serves the next call.
         assert_eq!(
             plugin.call("ping", Value::Null).await.unwrap(),
@@ -158,7 +176,24 @@ fn unknown_method_is_method_not_found() {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, Error::Plugin { code: -32601, .. }),
+            matches!(error.kind(), ErrorKind::Plugin { code: -32601, .. }),
+            "{error:?}"
+        );
+    });
+}
+
+#[test]
+fn plugin_methods_use_question_mark_on_std_errors() {
+    on_each_executor(|| async {
+        let plugin = test_plugin();
+        assert_eq!(plugin.call("parse", json!(["-12"])).await.unwrap(), -12);
+        let error = plugin.call("parse", json!(["twelve"])).await.unwrap_err();
+        assert!(
+            matches!(
+                error.kind(),
+                ErrorKind::Plugin { code: -32603, message, .. }
+                    if message == "invalid digit found in string"
+            ),
             "{error:?}"
         );
     });
@@ -172,7 +207,7 @@ fn bad_params_are_invalid_params() {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, Error::Plugin { code: -32602, .. }),
+            matches!(error.kind(), ErrorKind::Plugin { code: -32602, .. }),
             "{error:?}"
         );
     });

@@ -125,7 +125,7 @@ fn unreachable() -> Result<(), Error> {
 
 fn main() {
     Plugin::new("hostile", env!("CARGO_PKG_VERSION"))
-        .method("ping", |()| async { Ok::<_, Error>("pong") })
+        .method("ping", |()| async { Ok("pong") })
         .method("spin", |()| async { spin() })
         .method("memory_bomb", |()| async { memory_bomb() })
         .method("stdout_flood", |()| async { stdout_flood() })
@@ -144,7 +144,7 @@ fn main() {
         })
         .method("exit", |status: i32| async move { exit(status) })
         .method("unreachable", |()| async { unreachable() })
-        .method("recursion", |()| async { Ok::<_, Error>(recurse(0)) })
+        .method("recursion", |()| async { Ok(recurse(0)) })
         .method("deep_json", |()| async { deep_json() })
         .method("sleep_forever", |()| async { sleep_forever() })
         .method("host_call_flood", |()| async { host_call_flood() })

@@ -1,0 +1,423 @@
+//! The one check of a module before it runs in the subset: what it imports,
+//! what it exports, what shape it has; and the one way of preparing it, so
+//! that its start function runs in slices like the rest of the guest.
+
+use crate::{
+    MODULE, SUPPORTED_FUNCTIONS,
+    driver::{GuestState, new_linker},
+    linker::signature,
+};
+use std::{borrow::Cow, ops::Range, sync::Arc};
+use wasmi::{Engine, ExternType, ImportType, Linker, Module};
+
+/// The name under which a prepared module exports its own start function
+/// (the wasm `start` section), so that it can be run as a resumable call.
+/// The NUL keeps it apart from any name a toolchain writes.
+pub const START_EXPORT: &str = "\0wasplug:start";
+
+/// The most tables a module may define: real programs have one.
+pub const MAX_TABLES: u32 = 16;
+
+/// What the subset makes of an import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImportStatus {
+    /// A WASI function the subset implements.
+    Supported,
+    /// A WASI function the subset links but answers with an errno (`ENOSYS`,
+    /// `EBADF`, `ENOTCAPABLE`...).
+    Errno,
+    /// Not provided, or a WASI function imported with another signature than
+    /// WASI gives it: a module importing it is refused.
+    Refused,
+}
+
+impl ImportStatus {
+    /// Classifies one import of a module.
+    pub fn of(import: &ImportType<'_>) -> Self {
+        let is_wasi_func = import.module() == MODULE
+            && matches!(
+                (import.ty(), signature(import.name())),
+                (ExternType::Func(wanted), Some(given)) if *wanted == given
+            );
+        if !is_wasi_func {
+            ImportStatus::Refused
+        } else if SUPPORTED_FUNCTIONS.contains(&import.name()) {
+            ImportStatus::Supported
+        } else {
+            ImportStatus::Errno
+        }
+    }
+}
+
+/// Why a module cannot run in the subset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModuleError {
+    /// Not a valid WebAssembly module (or one wasmi cannot compile).
+    #[error("not a valid WebAssembly module: {reason}")]
+    Invalid {
+        /// What the compiler said.
+        reason: String,
+    },
+    /// It imports what the subset does not provide.
+    #[error(
+        "it imports {}, which the sandbox does not provide: it provides the functions of \
+         WASI preview 1 (`wasi_snapshot_preview1`) with their WASI signatures, nothing else",
+        .imports.join(", ")
+    )]
+    RefusedImports {
+        /// Each refused import as `module::name`, with the signature found
+        /// where a WASI function was imported with the wrong one.
+        imports: Vec<String>,
+    },
+    /// It uses a feature the subset cannot run correctly.
+    #[error("it {what}, which the sandbox does not support")]
+    Unsupported {
+        /// What the module does, as the end of "it ...".
+        what: String,
+    },
+    /// It exports no `_start() -> ()`, so it is not a WASI command.
+    #[error(
+        "it exports no `_start` function taking and returning nothing, so it is not a WASI \
+         command; build it as a binary for wasm32-wasip1"
+    )]
+    NotACommand,
+}
+
+/// A module checked for the subset and compiled, ready to be instantiated
+/// by [`Guest`](crate::Guest)s: it imports only WASI functions with their
+/// WASI signatures, has at most one memory and [`MAX_TABLES`] tables, and
+/// exports `_start`.
+///
+/// Its wasm `start` function, if it has one, does not run at instantiation:
+/// it is exported as [`START_EXPORT`] and the guest runs it first, metered
+/// in slices by the same budget and timeout as `_start`.
+///
+/// # Example
+/// ```
+/// use wasplug_wasi::{ModuleError, Program};
+///
+/// let engine = wasmi::Engine::default();
+/// let ok = Program::new(&engine, br#"(module (func (export "_start")))"#);
+/// assert!(ok.is_ok());
+/// let foreign = Program::new(&engine, br#"(module
+///   (import "env" "f" (func))
+///   (func (export "_start")))"#);
+/// assert!(matches!(foreign, Err(ModuleError::RefusedImports { .. })));
+/// ```
+#[derive(Clone)]
+pub struct Program {
+    module: Module,
+    linker: Arc<Linker<GuestState>>,
+    has_start: bool,
+}
+
+impl core::fmt::Debug for Program {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Program")
+            .field("has_start", &self.has_start)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Program {
+    /// Checks and compiles a module: binary, or WebAssembly text when the
+    /// `wat` feature is on (it is by default).
+    ///
+    /// # Errors
+    /// [`ModuleError`] says what is wrong, for a person to act on.
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, ModuleError> {
+        let binary = to_binary(bytes)?;
+        let (binary, has_start) = match Layout::scan(&binary) {
+            Some(layout) => {
+                layout.check()?;
+                match &layout.start {
+                    Some(start) => (Cow::Owned(layout.export_start(&binary, start)), true),
+                    None => (binary, false),
+                }
+            }
+            // Not a module this walk can read: wasmi says what is wrong.
+            None => (binary, false),
+        };
+        let module = Module::new(engine, &binary).map_err(|e| ModuleError::Invalid {
+            reason: e.to_string(),
+        })?;
+        let program = Self {
+            linker: new_linker(engine),
+            module,
+            has_start,
+        };
+        program.check_imports()?;
+        match program.module.get_export("_start") {
+            Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {
+                Ok(program)
+            }
+            _ => Err(ModuleError::NotACommand),
+        }
+    }
+
+    fn check_imports(&self) -> Result<(), ModuleError> {
+        let imports: Vec<String> = self
+            .module
+            .imports()
+            .filter(|import| ImportStatus::of(import) == ImportStatus::Refused)
+            .map(|import| {
+                let name = format!("{}::{}", import.module(), import.name());
+                let wasi = (import.module() == MODULE)
+                    .then(|| signature(import.name()))
+                    .flatten();
+                match (import.ty(), wasi) {
+                    (ExternType::Func(wanted), Some(given)) => {
+                        format!("{name} (imported as {wanted:?}, WASI gives {given:?})")
+                    }
+                    _ => name,
+                }
+            })
+            .collect();
+        match imports.is_empty() {
+            true => Ok(()),
+            false => Err(ModuleError::RefusedImports { imports }),
+        }
+    }
+
+    /// The compiled module. Its exports include [`START_EXPORT`] when the
+    /// module has a start function.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// The linker every guest of this program instantiates with.
+    pub(crate) fn linker(&self) -> Arc<Linker<GuestState>> {
+        Arc::clone(&self.linker)
+    }
+
+    /// Whether the module has a wasm `start` function, which guests run
+    /// before `_start`.
+    pub fn has_start(&self) -> bool {
+        self.has_start
+    }
+}
+
+/// The module as a binary: text is compiled first (with the `wat` feature).
+fn to_binary(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ModuleError> {
+    #[cfg(feature = "wat")]
+    if !bytes.starts_with(b"\0asm") {
+        return wat::parse_bytes(bytes).map_err(|e| ModuleError::Invalid {
+            reason: e.to_string(),
+        });
+    }
+    Ok(Cow::Borrowed(bytes))
+}
+
+/// The few facts of a binary module read before compiling it.
+#[derive(Debug, Default)]
+struct Layout {
+    memories: u32,
+    tables: u32,
+    /// The start function's index, and the byte range of its section
+    /// (header included).
+    start: Option<(u32, Range<usize>)>,
+    /// The byte range of the export section (header included), and where
+    /// its content starts.
+    exports: Option<(Range<usize>, usize)>,
+}
+
+const SECTION_TABLE: u8 = 4;
+const SECTION_MEMORY: u8 = 5;
+const SECTION_EXPORT: u8 = 7;
+const SECTION_START: u8 = 8;
+
+impl Layout {
+    /// Walks the sections of a binary module; `None` when it is not one
+    /// this walk can read (wasmi then reports why).
+    fn scan(bytes: &[u8]) -> Option<Self> {
+        let rest = bytes.strip_prefix(b"\0asm\x01\0\0\0")?;
+        let mut layout = Layout::default();
+        let mut at = bytes.len() - rest.len();
+        while at < bytes.len() {
+            let header = at;
+            let id = *bytes.get(at)?;
+            at += 1;
+            let (size, len) = leb_u32(bytes.get(at..)?)?;
+            at += len;
+            let content = at;
+            at = at.checked_add(usize::try_from(size).ok()?)?;
+            let body = bytes.get(content..at)?;
+            match id {
+                SECTION_TABLE => layout.tables = leb_u32(body)?.0,
+                SECTION_MEMORY => layout.memories = leb_u32(body)?.0,
+                SECTION_EXPORT => layout.exports = Some((header..at, content)),
+                SECTION_START => layout.start = Some((leb_u32(body)?.0, header..at)),
+                _ => {}
+            }
+        }
+        Some(layout)
+    }
+
+    fn check(&self) -> Result<(), ModuleError> {
+        if self.memories > 1 {
+            return Err(ModuleError::Unsupported {
+                what: format!(
+                    "defines {} linear memories (WASI programs have one)",
+                    self.memories
+                ),
+            });
+        }
+        if self.tables > MAX_TABLES {
+            return Err(ModuleError::Unsupported {
+                what: format!("defines {} tables (at most {MAX_TABLES})", self.tables),
+            });
+        }
+        Ok(())
+    }
+
+    /// The module with its start section removed and its start function
+    /// exported as [`START_EXPORT`] instead. The export section takes the
+    /// start section's place when there was none: export (7) comes right
+    /// before start (8) in a module, so the order stays valid.
+    fn export_start(&self, bytes: &[u8], (func, start): &(u32, Range<usize>)) -> Vec<u8> {
+        let (count, entries) = match &self.exports {
+            Some((range, content)) => {
+                let old = bytes.get(*content..range.end).unwrap_or_default();
+                let (count, len) = leb_u32(old).unwrap_or((0, old.len()));
+                (count, old.get(len..).unwrap_or_default())
+            }
+            None => (0, &[][..]),
+        };
+        let mut body = Vec::with_capacity(entries.len() + START_EXPORT.len() + 16);
+        push_leb(&mut body, count.saturating_add(1));
+        body.extend_from_slice(entries);
+        push_leb(&mut body, START_EXPORT.len() as u32);
+        body.extend_from_slice(START_EXPORT.as_bytes());
+        body.push(0x00); // a function
+        push_leb(&mut body, *func);
+        let mut section = vec![SECTION_EXPORT];
+        push_leb(&mut section, body.len() as u32);
+        section.extend_from_slice(&body);
+
+        // (range to cut, what goes in its place), in the order of the bytes.
+        let edits: Vec<(Range<usize>, &[u8])> = match &self.exports {
+            Some((range, _)) => vec![(range.clone(), &section), (start.clone(), &[])],
+            None => vec![(start.clone(), &section)],
+        };
+        let mut out = Vec::with_capacity(bytes.len() + START_EXPORT.len() + 16);
+        let mut at = 0;
+        for (cut, with) in edits {
+            out.extend_from_slice(bytes.get(at..cut.start).unwrap_or_default());
+            out.extend_from_slice(with);
+            at = cut.end;
+        }
+        out.extend_from_slice(bytes.get(at..).unwrap_or_default());
+        out
+    }
+}
+
+/// Reads an unsigned LEB128 `u32`: its value and its length in bytes.
+fn leb_u32(bytes: &[u8]) -> Option<(u32, usize)> {
+    let mut value: u32 = 0;
+    for (i, byte) in bytes.iter().take(5).enumerate() {
+        let bits = u32::from(byte & 0x7f);
+        let shift = 7 * i as u32;
+        if shift == 28 && bits > 0x0f {
+            return None;
+        }
+        value |= bits << shift;
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+fn push_leb(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binary(wat: &str) -> Vec<u8> {
+        wat::parse_str(wat).unwrap()
+    }
+
+    #[test]
+    fn text_with_a_start_function_is_prepared_too() {
+        let program = Program::new(
+            &Engine::default(),
+            br#"(module (func $s) (start $s) (func (export "_start")))"#,
+        )
+        .unwrap();
+        assert!(program.has_start());
+    }
+
+    #[test]
+    fn leb_round_trips() {
+        for value in [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX] {
+            let mut out = Vec::new();
+            push_leb(&mut out, value);
+            assert_eq!(leb_u32(&out), Some((value, out.len())));
+        }
+        assert_eq!(leb_u32(&[0x80, 0x80, 0x80, 0x80, 0x10]), None);
+        assert_eq!(leb_u32(&[0x80]), None);
+    }
+
+    #[test]
+    fn a_start_function_becomes_an_export_with_or_without_an_export_section() {
+        let engine = Engine::default();
+        for wat in [
+            r#"(module (func $s) (start $s) (func (export "_start")))"#,
+            r#"(module (func $s) (start $s) (func $m) (export "_start" (func $m)) (export "x" (func $s)))"#,
+        ] {
+            let program = Program::new(&engine, &binary(wat)).unwrap();
+            assert!(program.has_start());
+            assert!(program.module().get_export(START_EXPORT).is_some());
+            assert!(program.module().get_export("_start").is_some());
+        }
+        let plain = Program::new(&engine, &binary(r#"(module (func (export "_start")))"#)).unwrap();
+        assert!(!plain.has_start());
+        assert!(plain.module().get_export(START_EXPORT).is_none());
+    }
+
+    #[test]
+    fn two_memories_and_many_tables_are_refused() {
+        let engine = Engine::default();
+        let two = binary(r#"(module (memory 1) (memory 1) (func (export "_start")))"#);
+        assert!(matches!(
+            Program::new(&engine, &two),
+            Err(ModuleError::Unsupported { .. })
+        ));
+        let tables = "(table 1 funcref) ".repeat(17);
+        let many = binary(&format!(r#"(module {tables} (func (export "_start")))"#));
+        assert!(matches!(
+            Program::new(&engine, &many),
+            Err(ModuleError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn broken_bytes_are_invalid_not_a_panic() {
+        let engine = Engine::default();
+        for bytes in [
+            &b"\0asm\x01\0\0\0\x08\xff"[..],
+            b"\0asm\x01\0\0\0\x07\x05\x01",
+            b"\0asm",
+            b"",
+            b"\xff\xfe",
+        ] {
+            assert!(matches!(
+                Program::new(&engine, bytes),
+                Err(ModuleError::Invalid { .. })
+            ));
+        }
+    }
+}
