@@ -129,8 +129,9 @@ pub fn stdout_bytes(data: &[u8]) {
     let bytes = input.0;
 
     let limits = Limits::default()
-        // Enough for 4 KiB of one-byte writes; a spinning guest runs out soon.
-        .with_fuel(Some(1_000_000))
+        // Ample for the writes (one per byte at worst, host work metered or
+        // not); a spinning guest runs out soon.
+        .with_fuel(Some(100_000 + 1_000 * bytes.len() as u64))
         .with_timeout(Some(Duration::from_secs(20)))
         .with_memory(Some(16 << 20))
         .with_max_line(max_line)
