@@ -186,6 +186,7 @@ mod imp {
                 }
             } else {
                 if !state.started {
+                    // ok: the one timer thread of the process, started once.
                     std::thread::Builder::new()
                         .name("wasplug-timer".into())
                         .spawn(run)
