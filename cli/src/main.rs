@@ -13,12 +13,17 @@ mod inspect;
 mod json;
 mod limits;
 mod run;
+mod serve;
 mod term;
 mod text;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::{io::IsTerminal, process::ExitCode};
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::{filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _};
+
+/// The `tracing` target of plugin log lines.
+pub(crate) const PLUGIN_LOG_TARGET: &str = "wasplug::plugin";
 
 /// Exit codes, shown at the end of `--help`.
 const EXIT_CODES: &str = "\
@@ -61,6 +66,10 @@ enum Command {
     /// stdin, stdout and stderr passed through; exit with its status.
     #[command(after_long_help = run::RUN_HELP)]
     Run(run::RunArgs),
+    /// Serve a directory of plugins over HTTP (JSON-RPC 2.0 in POST bodies),
+    /// reloading each plugin when its file changes.
+    #[command(after_long_help = serve::SERVE_HELP)]
+    Serve(serve::ServeArgs),
     /// Show what wasplug does with the bundled test plugin: calls, host round
     /// trips, compute, sleep and a contained crash, with timings.
     Demo(demo::DemoArgs),
@@ -98,16 +107,29 @@ impl LogLevel {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Plugin log lines logged through `tracing` (by `serve`) are at info
+    // level, and shown whenever `--log-level` shows plugin logs.
+    let plugin_lines = if cli.log_level.shows_plugin_logs() {
+        LevelFilter::INFO.max(cli.log_level.filter())
+    } else {
+        LevelFilter::OFF
+    };
+    let filter = Targets::new()
+        .with_default(cli.log_level.filter())
+        .with_target(PLUGIN_LOG_TARGET, plugin_lines);
     tracing_subscriber::fmt()
-        .with_max_level(cli.log_level.filter())
+        .with_max_level(LevelFilter::TRACE)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .finish()
+        .with(filter)
         .init();
     let outcome = match cli.command {
         Command::Call(args) => call::call(args, cli.log_level),
         Command::Methods(args) => call::methods(args, cli.log_level),
         Command::Inspect(args) => inspect::inspect(&args),
         Command::Run(args) => run::run(&args),
+        Command::Serve(args) => serve::serve(args, cli.log_level),
         Command::Demo(args) => demo::demo(&args, cli.log_level),
     };
     outcome.unwrap_or_else(|error| {

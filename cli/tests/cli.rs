@@ -8,6 +8,7 @@ mod cli {
     mod methods;
     mod numbers;
     mod run;
+    mod serve;
     mod support;
     mod terminal;
 }

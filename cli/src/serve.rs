@@ -1,0 +1,125 @@
+//! `wasplug serve DIR`: an HTTP JSON-RPC front over a directory of plugins,
+//! reloaded as its files change.
+//!
+//! One tokio runtime runs the HTTP server (axum) and, on its worker
+//! threads, every plugin call as an ordinary future: the host kit knows
+//! nothing of tokio.
+
+mod config;
+mod http;
+mod plugins;
+mod rpc;
+
+use crate::{LogLevel, call::LimitArgs, term};
+use anyhow::Context as _;
+use clap::Args;
+use config::{Config, GrantArg};
+use std::{path::PathBuf, process::ExitCode};
+use wasplug_hdk::Registry;
+
+/// What `wasplug serve --help` adds after the options.
+pub(crate) const SERVE_HELP: &str = "\
+Routes:
+  POST /plugins/NAME  the body is one JSON-RPC 2.0 request to the plugin NAME;
+                      the answer is its JSON-RPC response (200, errors too),
+                      204 for a notification, 404 for an unknown plugin, 413
+                      for a body over --max-body, 400 for a body that is not
+                      one JSON-RPC request (batches are refused)
+  GET  /plugins       the loaded plugins, as a JSON array
+  GET  /healthz       200 while the server runs
+
+Calls that fail without the plugin answering get a JSON-RPC error whose data
+is {\"kind\": \"...\"}: -32020 the plugin failed (a trap or panic, an exit
+without an answer), -32021 the call broke a limit (fuel, timeout, memory...),
+-32022 the host could not run it.
+
+Once listening, `listening on http://ADDR` is printed on stdout (with
+--listen 127.0.0.1:0, ADDR has the port chosen). SIGINT or SIGTERM stops the
+server: calls in flight finish, then it exits with status 0.";
+
+/// `wasplug serve`.
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// The plugin directory: each `NAME.wasm` (or `NAME.wat`) in it is
+    /// served as the plugin NAME.
+    dir: PathBuf,
+    /// The address to listen on, HOST:PORT (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    listen: String,
+    /// A TOML file saying what each plugin is given: grants, config, args,
+    /// env (see the README).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Grant host methods to one plugin (repeatable), on top of the config
+    /// file's.
+    #[arg(long = "grant", value_name = "NAME=METHOD,...")]
+    grants: Vec<GrantArg>,
+    /// Grant every plugin the host methods it requests in its manifest (for
+    /// plugins you trust).
+    #[arg(long)]
+    grant_requested: bool,
+    /// The largest request body accepted, in bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    max_body: usize,
+}
+
+/// `wasplug serve`: serves until SIGINT or SIGTERM.
+pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
+    let config = Config::new(args.config.as_deref(), args.grants, args.grant_requested)?;
+    let factory = plugins::Factory::new(args.limits.limits(), config, level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let registry = Registry::new();
+        registry.on_event(plugins::log_event);
+        let _plugins = plugins::serve_dir(&registry, &args.dir, factory.clone())?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener
+            .local_addr()
+            .context("cannot read the address listened on")?;
+        term::print(&format!("listening on http://{address}\n"))?;
+        tracing::info!(%address, "listening");
+        axum::serve(listener, http::router(registry, factory, args.max_body))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("the HTTP server failed")?;
+        tracing::info!("stopped: every call in flight has finished");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot watch for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the calls in flight");
+}

@@ -1,0 +1,154 @@
+//! The routes: `POST /plugins/{name}`, `GET /plugins`, `GET /healthz`.
+
+use super::{plugins::Factory, rpc};
+use crate::text;
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, State, rejection::BytesRejection},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use std::time::Instant;
+use tracing::{Instrument as _, field};
+use wasplug_hdk::{ErrorKind, Registry};
+
+/// What every handler shares.
+#[derive(Clone)]
+struct Shared {
+    registry: Registry,
+    factory: Factory,
+}
+
+/// The server's routes over `registry`; bodies over `max_body` bytes are
+/// refused (413).
+pub(crate) fn router(registry: Registry, factory: Factory, max_body: usize) -> Router {
+    Router::new()
+        .route("/plugins/{name}", post(call))
+        .route("/plugins", get(list))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(Shared { registry, factory })
+}
+
+/// A response with a JSON body.
+fn json(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// The 404 answering a call to a plugin that is not loaded.
+fn unknown_plugin(name: &str) -> Response {
+    tracing::info!("no such plugin");
+    json(
+        StatusCode::NOT_FOUND,
+        rpc::error_answer(
+            None,
+            wasplug_protocol::codes::METHOD_NOT_FOUND,
+            &format!("no plugin named `{name}` is loaded"),
+            None,
+        ),
+    )
+}
+
+/// `POST /plugins/{name}`: one JSON-RPC request, answered by the plugin.
+async fn call(
+    State(shared): State<Shared>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let span = tracing::info_span!(
+        "call",
+        plugin = %text::escape(&name),
+        method = field::Empty,
+        id = field::Empty,
+    );
+    answer(shared, name, body).instrument(span).await
+}
+
+async fn answer(shared: Shared, name: String, body: Result<Bytes, BytesRejection>) -> Response {
+    if shared.registry.get(&name).is_none() {
+        return unknown_plugin(&name);
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            tracing::info!(%status, "body refused: {}", rejection.body_text());
+            let refusal = rpc::error_answer(
+                None,
+                wasplug_protocol::codes::INVALID_REQUEST,
+                &rejection.body_text(),
+                None,
+            );
+            return json(status, refusal);
+        }
+    };
+    let request = match rpc::parse(&body) {
+        Ok(request) => request,
+        Err(bad) => {
+            tracing::info!(?bad, "not a JSON-RPC request");
+            return json(StatusCode::BAD_REQUEST, bad.answer());
+        }
+    };
+    let span = tracing::Span::current();
+    span.record("method", text::escape(&request.method).as_ref());
+    if let Some(id) = &request.id {
+        span.record("id", text::escape(id.get()).as_ref());
+    }
+    let started = Instant::now();
+    let outcome = shared
+        .registry
+        .call_raw(&name, &request.method, request.params)
+        .await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    match (&outcome, &request.id) {
+        (Err(error), _) if matches!(error.kind(), ErrorKind::UnknownPlugin { .. }) => {
+            return unknown_plugin(&name);
+        }
+        (Ok(_), _) => tracing::info!(elapsed_ms, "answered"),
+        (Err(error), _) if matches!(error.kind(), ErrorKind::Plugin { .. }) => {
+            tracing::info!(elapsed_ms, %error, "answered with an error");
+        }
+        (Err(error), _) => tracing::warn!(elapsed_ms, %error, kind = error.kind().name(), "failed"),
+    }
+    let Some(id) = request.id else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let body = match outcome {
+        Ok(result) => rpc::result_answer(Some(&id), &result),
+        Err(error) => rpc::failure_answer(Some(&id), &error),
+    };
+    json(StatusCode::OK, body)
+}
+
+/// `GET /plugins`: the loaded plugins, by name.
+async fn list(State(shared): State<Shared>) -> Response {
+    let plugins: Vec<_> = shared
+        .registry
+        .list()
+        .iter()
+        .map(|plugin| shared.factory.describe(plugin))
+        .collect();
+    match serde_json::to_string(&plugins) {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(error) => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{{\"error\":{}}}", serde_json::Value::from(error.to_string())),
+        ),
+    }
+}
+
+/// `GET /healthz`: the server runs; how many plugins it serves.
+async fn healthz(State(shared): State<Shared>) -> Response {
+    let plugins = shared.registry.list().len();
+    json(
+        StatusCode::OK,
+        format!("{{\"status\":\"ok\",\"plugins\":{plugins}}}"),
+    )
+}

@@ -1,0 +1,127 @@
+//! The plugins served: how each is built from its file and settings, how
+//! the directory fills the registry, and how a plugin is described.
+
+use super::config::{Config, Settings};
+use crate::{LogLevel, call, term::Stderr, text};
+use anyhow::Context as _;
+use serde::Serialize;
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+use wasplug_hdk::{Error, Limits, Plugin, Registry, RegistryEvent};
+
+/// Builds plugins: the same limits for all, each with its own settings.
+/// Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Factory(Arc<Inner>);
+
+struct Inner {
+    limits: Limits,
+    config: Config,
+    level: LogLevel,
+    /// Where the `log` host method writes.
+    stderr: Stderr,
+}
+
+impl Factory {
+    pub(crate) fn new(limits: Limits, config: Config, level: LogLevel) -> Self {
+        Self(Arc::new(Inner {
+            limits,
+            config,
+            level,
+            stderr: Stderr::default(),
+        }))
+    }
+
+    /// Builds the plugin `name` from the file at `path`.
+    ///
+    /// # Errors
+    /// As [`wasplug_hdk::PluginBuilder::build`].
+    pub(crate) fn build(&self, name: &str, path: &Path) -> Result<Plugin, Error> {
+        let inner = &self.0;
+        let _settings: Settings = inner.config.settings(name);
+        let show_logs = inner.level.shows_plugin_logs();
+        Plugin::from_file(path)
+            .name(name)
+            .limits(inner.limits.clone())
+            .host_methods(call::host_methods(&inner.stderr, inner.level))
+            .logger(move |plugin: &str, line: &str| {
+                if show_logs {
+                    tracing::info!(
+                        target: "wasplug::plugin",
+                        plugin = %text::escape(plugin),
+                        "{}",
+                        text::escape(line)
+                    );
+                }
+            })
+            .build()
+    }
+
+    /// What `GET /plugins` says about `plugin`.
+    pub(crate) fn describe(&self, plugin: &Plugin) -> Description {
+        let loaded_at_ms = plugin
+            .loaded_at()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Description {
+            name: plugin.name().to_owned(),
+            protocol: plugin.protocol_version(),
+            sha256: plugin.digest().to_owned(),
+            loaded_at_ms,
+        }
+    }
+}
+
+/// One plugin in `GET /plugins`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Description {
+    name: String,
+    protocol: Option<u32>,
+    /// SHA-256 of the module's bytes, in hex.
+    sha256: String,
+    /// When this version was loaded, in milliseconds since the Unix epoch.
+    loaded_at_ms: u64,
+}
+
+/// Logs what happens to the registry.
+pub(crate) fn log_event(event: &RegistryEvent) {
+    tracing::info!(?event, "registry");
+}
+
+/// The plugin files of `dir`: `NAME.wasm` and `NAME.wat`.
+fn plugin_files(dir: &Path) -> anyhow::Result<Vec<(String, std::path::PathBuf)>> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?
+            .path();
+        let is_plugin = path
+            .extension()
+            .is_some_and(|ext| ext == "wasm" || ext == "wat");
+        if let (true, Some(stem)) = (is_plugin, path.file_stem()) {
+            files.push((stem.to_string_lossy().into_owned(), path));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Loads every plugin of `dir` into `registry`. A file that does not load
+/// is reported (a `failed` event) and skipped.
+///
+/// # Errors
+/// When the directory cannot be read.
+pub(crate) fn serve_dir(registry: &Registry, dir: &Path, factory: Factory) -> anyhow::Result<()> {
+    for (name, path) in plugin_files(dir)? {
+        let factory = factory.clone();
+        // A failure is an event, logged by `log_event`.
+        let _ = registry.load(&name, || factory.build(&name, &path));
+    }
+    let _ = SystemTime::now();
+    Ok(())
+}

@@ -1,0 +1,502 @@
+//! `wasplug serve`: the real binary over loopback, driven by a real HTTP
+//! client (ureq).
+
+use super::support::{test_plugin, writing_plugin};
+use serde_json::{Value, json};
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+use tempfile::TempDir;
+
+/// The name the test plugin is served under.
+const NAME: &str = "test-plugin";
+/// How long a change to the plugin directory may take to show (generous:
+/// debug builds, a busy machine).
+const RELOAD_WITHIN: Duration = Duration::from_secs(10);
+/// A bound on anything that must not hang.
+const HANG: Duration = Duration::from_secs(60);
+
+/// A running `wasplug serve`, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    stderr: Arc<Mutex<String>>,
+    dir: TempDir,
+}
+
+impl Server {
+    /// Serves a fresh directory holding the test plugin as `test-plugin.wasm`.
+    fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("create the plugin directory");
+        std::fs::copy(test_plugin(), dir.path().join(format!("{NAME}.wasm")))
+            .expect("copy the test plugin");
+        Self::start_in(dir, args)
+    }
+
+    /// Serves `dir`, with `args` after it.
+    fn start_in(dir: TempDir, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasplug"))
+            .arg("serve")
+            .arg(dir.path())
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wasplug serve");
+        // Keep what it logs, and keep its stderr pipe drained.
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = BufReader::new(child.stderr.take().expect("stderr is piped"));
+        let kept = Arc::clone(&stderr);
+        thread::spawn(move || {
+            let mut line = String::new();
+            while pipe.read_line(&mut line).is_ok_and(|n| n > 0) {
+                kept.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the first line");
+        let Some(address) = line.trim().strip_prefix("listening on http://") else {
+            let _ = child.wait();
+            panic!(
+                "serve did not say where it listens: {line:?}; stderr: {}",
+                stderr.lock().unwrap()
+            );
+        };
+        let address = address.to_owned();
+        // Nothing more is printed on stdout, but keep the pipe drained.
+        thread::spawn(move || {
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        Self {
+            child,
+            address,
+            stderr,
+            dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// What it logged so far.
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    fn terminate(mut self) -> ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for serve") {
+                return status;
+            }
+            assert!(started.elapsed() < HANG, "serve did not stop after SIGTERM");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that returns every status as a response.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(HANG))
+        .build()
+        .into()
+}
+
+/// POSTs `body` to `url`: the status and the body of the answer.
+fn post(agent: &ureq::Agent, url: &str, body: &str) -> (u16, String) {
+    let mut response = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .expect("POST");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().expect("read the body");
+    (status, text)
+}
+
+fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
+    let mut response = agent.get(url).call().expect("GET");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().expect("read the body");
+    (status, text)
+}
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// A JSON-RPC request for `method` with id 1 (`params`: JSON text or none).
+fn request(method: &str, params: Option<&str>) -> String {
+    match params {
+        Some(params) => {
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+        }
+        None => format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}"}}"#),
+    }
+}
+
+/// A plugin that answers its first request (id 1, which is what the host
+/// sends) with `result`, whatever the method.
+fn answering(result: &str) -> String {
+    writing_plugin(
+        b"",
+        format!(r#"{{"jsonrpc":"2.0","id":1,"result":{result}}}"#).as_bytes(),
+    )
+}
+
+/// Writes `contents` to `dir/name` the way editors and deploy tools do: to
+/// a temporary file, then renamed into place.
+fn replace(dir: &Path, name: &str, contents: &[u8]) {
+    let temp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&temp, contents).expect("write the new version");
+    std::fs::rename(&temp, dir.join(name)).expect("rename it into place");
+}
+
+/// Calls `method` until it answers `expected`, for up to [`RELOAD_WITHIN`].
+fn wait_for_result(server: &Server, agent: &ureq::Agent, method: &str, expected: &Value) {
+    let started = Instant::now();
+    loop {
+        let (status, body) = post(agent, &server.url(&format!("/plugins/{NAME}")), &request(method, None));
+        assert_eq!(status, 200, "{body}");
+        if parse(&body)["result"] == *expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < RELOAD_WITHIN,
+            "still {body} after {RELOAD_WITHIN:?}; stderr: {}",
+            server.stderr()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ping_answers_over_http_with_id_and_numbers_exact() {
+    let server = Server::start(&[]);
+    let agent = agent();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let mut response = agent
+        .post(&url)
+        .send(request("ping", None))
+        .expect("POST");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/json"[..])
+    );
+    assert_eq!(
+        response.body_mut().read_to_string().unwrap(),
+        r#"{"jsonrpc":"2.0","result":"pong","id":1}"#
+    );
+    // The id comes back byte for byte, and numbers are never rounded.
+    let body = r#"{"jsonrpc":"2.0","id":18446744073709551617.50,"method":"echo","params":[1e400,-0,0.1000,123456789012345678901234567890]}"#;
+    assert_eq!(
+        post(&agent, &url, body),
+        (
+            200,
+            r#"{"jsonrpc":"2.0","result":[1e400,-0,0.1000,123456789012345678901234567890],"id":18446744073709551617.50}"#
+                .to_owned()
+        )
+    );
+    let (status, body) = post(
+        &agent,
+        &url,
+        r#"{"jsonrpc":"2.0","id":"a \"b\"","method":"echo","params":{"k":null}}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body, r#"{"jsonrpc":"2.0","result":{"k":null},"id":"a \"b\""}"#);
+}
+
+#[test]
+fn errors_pass_through_and_failures_name_their_kind() {
+    let server = Server::start(&["--timeout", "0.5"]);
+    let agent = agent();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    // The plugin's own error: code, message and data as it wrote them.
+    let (status, body) = post(&agent, &url, &request("fail", None));
+    assert_eq!(status, 200);
+    assert_eq!(
+        parse(&body),
+        json!({"jsonrpc": "2.0", "id": 1, "error": {
+            "code": -32000,
+            "message": "deliberate failure",
+            "data": {"reason": "the test asked for it", "retry": false},
+        }})
+    );
+    let (status, body) = post(&agent, &url, &request("no_such_method", None));
+    assert_eq!(status, 200);
+    assert_eq!(parse(&body)["error"]["code"], -32601);
+    // A trap (here a panic) and a broken limit: our codes, with their kind.
+    let (status, body) = post(&agent, &url, &request("panic", None));
+    assert_eq!(status, 200);
+    let answer = parse(&body);
+    assert_eq!(answer["error"]["code"], -32020, "{body}");
+    assert_eq!(answer["error"]["data"], json!({"kind": "Trap"}));
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("deliberate panic"), "{message}");
+    let (status, body) = post(&agent, &url, &request("sleep", Some("[5000]")));
+    assert_eq!(status, 200);
+    let answer = parse(&body);
+    assert_eq!(answer["error"]["code"], -32021, "{body}");
+    assert_eq!(answer["error"]["data"], json!({"kind": "Timeout"}));
+    assert_eq!(answer["id"], 1);
+    // Each failure is logged with the plugin's name.
+    let stderr = server.stderr();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("plugin=test-plugin") && l.contains("Timeout")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn statuses_404_413_400_and_204() {
+    let server = Server::start(&["--max-body", "1000", "--log-level", "info"]);
+    let agent = agent();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let (status, body) = post(&agent, &server.url("/plugins/nobody"), &request("ping", None));
+    assert_eq!(status, 404);
+    assert_eq!(parse(&body)["error"]["code"], -32601);
+    assert_eq!(get(&agent, &server.url("/nowhere")).0, 404);
+
+    let big = request("echo", Some(&format!("[\"{}\"]", "x".repeat(2000))));
+    assert_eq!(post(&agent, &url, &big).0, 413);
+    let fits = request("echo", Some(&format!("[\"{}\"]", "x".repeat(900))));
+    assert_eq!(post(&agent, &url, &fits).0, 200);
+
+    for (body, code) in [
+        ("{not json", -32700),
+        ("", -32700),
+        (r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, -32600),
+        (r#"{"jsonrpc":"2.0","id":1}"#, -32600),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":5}"#, -32600),
+        (r#"{"id":1,"method":"ping"}"#, -32600),
+    ] {
+        let (status, answer) = post(&agent, &url, body);
+        assert_eq!(status, 400, "{body}");
+        let answer = parse(&answer);
+        assert_eq!(answer["error"]["code"], code, "{body}");
+        assert!(answer["id"].is_null());
+    }
+
+    // A notification runs (its log lines show, with the plugin's name),
+    // and gets no body.
+    let (status, body) = post(
+        &agent,
+        &url,
+        r#"{"jsonrpc":"2.0","method":"log","params":[2]}"#,
+    );
+    assert_eq!((status, body.as_str()), (204, ""));
+    let stderr = server.stderr();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("plugin=test-plugin") && l.contains("log line 1")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plugins_and_healthz_describe_what_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(test_plugin(), dir.path().join(format!("{NAME}.wasm"))).unwrap();
+    std::fs::write(dir.path().join("fixed.wat"), answering("7")).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a plugin").unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let server = Server::start_in(dir, &["--grant", "test-plugin=echo,time"]);
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let agent = agent();
+    let (status, body) = get(&agent, &server.url("/healthz"));
+    assert_eq!((status, parse(&body)), (200, json!({"status": "ok", "plugins": 2})));
+
+    let (status, body) = get(&agent, &server.url("/plugins"));
+    assert_eq!(status, 200);
+    let plugins = parse(&body);
+    let plugins = plugins.as_array().expect("an array");
+    let names: Vec<_> = plugins.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["fixed", NAME]);
+    let test = &plugins[1];
+    let bytes = std::fs::read(test_plugin()).unwrap();
+    assert_eq!(test["sha256"], sha256_hex(&bytes));
+    let loaded_at = u128::from(test["loaded_at_ms"].as_u64().unwrap());
+    assert!((before..=after).contains(&loaded_at), "{loaded_at} not in {before}..={after}");
+    assert_eq!(test["protocol"], 1);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn sigterm_lets_the_call_in_flight_finish_then_exits_0() {
+    let server = Server::start(&[]);
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let started = Arc::new(AtomicBool::new(false));
+    let in_flight = {
+        let started = Arc::clone(&started);
+        thread::spawn(move || {
+            started.store(true, Ordering::SeqCst);
+            post(&agent(), &url, &request("sleep", Some("[1500]")))
+        })
+    };
+    while !started.load(Ordering::SeqCst) {
+        thread::yield_now();
+    }
+    // Long enough for the request to reach the plugin, well short of its end.
+    thread::sleep(Duration::from_millis(500));
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        in_flight.join().unwrap(),
+        (200, r#"{"jsonrpc":"2.0","result":1500,"id":1}"#.to_owned())
+    );
+}
+
+#[test]
+fn a_replaced_file_serves_new_requests_and_a_corrupt_one_keeps_the_old() {
+    let server = Server::start(&[]);
+    let agent = agent();
+    wait_for_result(&server, &agent, "ping", &json!("pong"));
+
+    // A corrupt file: the old version goes on serving, and the failure is logged.
+    replace(server.dir.path(), &format!("{NAME}.wasm"), b"\0asm garbage");
+    let started = Instant::now();
+    while !server.stderr().contains("failed") {
+        assert!(started.elapsed() < RELOAD_WITHIN, "no failure logged: {}", server.stderr());
+        thread::sleep(Duration::from_millis(50));
+    }
+    wait_for_result(&server, &agent, "ping", &json!("pong"));
+
+    // A good new version takes over.
+    replace(server.dir.path(), &format!("{NAME}.wasm"), answering(r#""v2""#).as_bytes());
+    wait_for_result(&server, &agent, "ping", &json!("v2"));
+}
+
+/// Keeps `concurrency` requests going for `duration` while the plugin file
+/// is replaced `replacements` times (alternating between the test plugin and
+/// a fixed answer); every request must succeed. Prints requests/s and p99.
+fn load(concurrency: usize, duration: Duration, replacements: u32) {
+    let server = Server::start(&["--log-level", "error"]);
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (url, stop, failures) = (url.clone(), Arc::clone(&stop), Arc::clone(&failures));
+            thread::spawn(move || {
+                let agent = agent();
+                let body = request("ping", None);
+                let mut latencies = Vec::new();
+                let mut answers = [0_u64; 2];
+                while !stop.load(Ordering::Relaxed) {
+                    let sent = Instant::now();
+                    let (status, answer) = post(&agent, &url, &body);
+                    latencies.push(sent.elapsed());
+                    match (status, answer.as_str()) {
+                        (200, r#"{"jsonrpc":"2.0","result":"pong","id":1}"#) => answers[0] += 1,
+                        (200, r#"{"jsonrpc":"2.0","result":"v2","id":1}"#) => answers[1] += 1,
+                        _ => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                            eprintln!("failed: {status} {answer}");
+                        }
+                    }
+                }
+                (latencies, answers)
+            })
+        })
+        .collect();
+    let versions = [
+        std::fs::read(test_plugin()).unwrap(),
+        answering(r#""v2""#).into_bytes(),
+    ];
+    let agent = agent();
+    let pause = duration / (replacements + 1);
+    for i in 1..=replacements {
+        thread::sleep(pause);
+        let version = &versions[(i % 2) as usize];
+        replace(server.dir.path(), &format!("{NAME}.wasm"), version);
+        // Each replacement shows while the load goes on.
+        let expected = if i % 2 == 1 { json!("v2") } else { json!("pong") };
+        wait_for_result(&server, &agent, "ping", &expected);
+    }
+    thread::sleep(pause);
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    let mut answers = [0_u64; 2];
+    for worker in workers {
+        let (mine, counts) = worker.join().expect("a load thread panicked");
+        latencies.extend(mine);
+        answers[0] += counts[0];
+        answers[1] += counts[1];
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "failed requests");
+    assert_eq!(latencies.len() as u64, answers[0] + answers[1]);
+    assert!(answers[0] > 0 && answers[1] > 0, "{answers:?}");
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    eprintln!(
+        "serve load: {concurrency} concurrent, {:.1} s, {replacements} replacements: {} requests \
+         ({} old plugin, {} new), {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        elapsed.as_secs_f64(),
+        latencies.len(),
+        answers[0],
+        answers[1],
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        p(0.5).as_secs_f64() * 1e3,
+        p(0.99).as_secs_f64() * 1e3,
+        p(1.0).as_secs_f64() * 1e3,
+    );
+    let stderr = server.stderr();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn load_100_concurrent_while_the_plugin_is_replaced() {
+    load(100, Duration::from_secs(4), 3);
+}
+
+/// The long form, for figures: `cargo test --release -p wasplug-cli --test
+/// cli serve::load_long -- --ignored --nocapture`.
+#[test]
+#[ignore = "a 30-second load run; run it by name for figures"]
+fn load_long() {
+    load(100, Duration::from_secs(30), 10);
+}
