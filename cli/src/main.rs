@@ -20,7 +20,9 @@ mod text;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::{io::IsTerminal, process::ExitCode};
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::{filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _};
+use tracing_subscriber::{
+    filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+};
 
 /// The `tracing` target of plugin log lines.
 pub(crate) const PLUGIN_LOG_TARGET: &str = "wasplug::plugin";

@@ -76,7 +76,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
     runtime.block_on(async move {
         let registry = Registry::new();
         registry.on_event(plugins::log_event);
-        let _plugins = plugins::serve_dir(&registry, &args.dir, factory.clone())?;
+        plugins::serve_dir(&registry, &args.dir, factory.clone())?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

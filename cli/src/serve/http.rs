@@ -34,12 +34,7 @@ pub(crate) fn router(registry: Registry, factory: Factory, max_body: usize) -> R
 
 /// A response with a JSON body.
 fn json(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The 404 answering a call to a plugin that is not loaded.
@@ -62,7 +57,9 @@ async fn call(
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let span = tracing::info_span!(
+    // At error level, the span is enabled whenever any event in it is
+    // shown: every line of the request names the plugin and the method.
+    let span = tracing::error_span!(
         "call",
         plugin = %text::escape(&name),
         method = field::Empty,
@@ -106,16 +103,16 @@ async fn answer(shared: Shared, name: String, body: Result<Bytes, BytesRejection
         .registry
         .call_raw(&name, &request.method, request.params)
         .await;
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    let elapsed = started.elapsed();
     match (&outcome, &request.id) {
         (Err(error), _) if matches!(error.kind(), ErrorKind::UnknownPlugin { .. }) => {
             return unknown_plugin(&name);
         }
-        (Ok(_), _) => tracing::info!(elapsed_ms, "answered"),
+        (Ok(_), _) => tracing::info!(?elapsed, "answered"),
         (Err(error), _) if matches!(error.kind(), ErrorKind::Plugin { .. }) => {
-            tracing::info!(elapsed_ms, %error, "answered with an error");
+            tracing::info!(?elapsed, %error, "answered with an error");
         }
-        (Err(error), _) => tracing::warn!(elapsed_ms, %error, kind = error.kind().name(), "failed"),
+        (Err(error), _) => tracing::warn!(?elapsed, %error, kind = error.kind().name(), "failed"),
     }
     let Some(id) = request.id else {
         return StatusCode::NO_CONTENT.into_response();
@@ -139,7 +136,10 @@ async fn list(State(shared): State<Shared>) -> Response {
         Ok(body) => json(StatusCode::OK, body),
         Err(error) => json(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("{{\"error\":{}}}", serde_json::Value::from(error.to_string())),
+            format!(
+                "{{\"error\":{}}}",
+                serde_json::Value::from(error.to_string())
+            ),
         ),
     }
 }

@@ -5,11 +5,7 @@ use super::config::{Config, Settings};
 use crate::{LogLevel, call, term::Stderr, text};
 use anyhow::Context as _;
 use serde::Serialize;
-use std::{
-    path::Path,
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{path::Path, sync::Arc, time::UNIX_EPOCH};
 use wasplug_hdk::{Error, Limits, Plugin, Registry, RegistryEvent};
 
 /// Builds plugins: the same limits for all, each with its own settings.
@@ -86,9 +82,34 @@ pub(crate) struct Description {
     loaded_at_ms: u64,
 }
 
-/// Logs what happens to the registry.
-pub(crate) fn log_event(event: &RegistryEvent) {
-    tracing::info!(?event, "registry");
+/// Logs what happens to the registry: a failed load as a warning.
+pub(crate) fn log_event(event: &RegistryEvent<'_>) {
+    match event {
+        RegistryEvent::Loaded { plugin } => {
+            tracing::info!(plugin = %text::escape(plugin.name()), sha256 = plugin.digest(), "loaded");
+        }
+        RegistryEvent::Replaced { old, new } => tracing::info!(
+            plugin = %text::escape(new.name()),
+            sha256 = new.digest(),
+            old_sha256 = old.digest(),
+            "replaced: new calls go to the new version"
+        ),
+        RegistryEvent::Removed { plugin } => {
+            tracing::info!(plugin = %text::escape(plugin.name()), "removed");
+        }
+        RegistryEvent::Failed {
+            name,
+            error,
+            serving,
+        } => tracing::warn!(
+            plugin = %text::escape(name),
+            %error,
+            serving = serving.map(|p| p.digest()),
+            "failed to load{}",
+            if serving.is_some() { "; the old version goes on serving" } else { "" }
+        ),
+        _ => tracing::info!(?event, "registry event"),
+    }
 }
 
 /// The plugin files of `dir`: `NAME.wasm` and `NAME.wat`.
@@ -122,6 +143,5 @@ pub(crate) fn serve_dir(registry: &Registry, dir: &Path, factory: Factory) -> an
         // A failure is an event, logged by `log_event`.
         let _ = registry.load(&name, || factory.build(&name, &path));
     }
-    let _ = SystemTime::now();
     Ok(())
 }

@@ -275,12 +275,12 @@ mod tests {
         let notification = parse(br#"{"jsonrpc":"2.0","method":"ping"}"#).unwrap();
         assert!(notification.id.is_none());
         assert!(notification.params.is_none());
-        let request = parse(br#"{"jsonrpc":"2.0","method":"ping","id":null,"params":null}"#)
-            .unwrap();
+        let request =
+            parse(br#"{"jsonrpc":"2.0","method":"ping","id":null,"params":null}"#).unwrap();
         assert_eq!(request.id.as_deref().map(RawValue::get), Some("null"));
         assert!(request.params.is_none());
-        let by_name = parse(br#"{"params":{"a":1},"id":"x","method":"m","jsonrpc":"2.0"}"#)
-            .unwrap();
+        let by_name =
+            parse(br#"{"params":{"a":1},"id":"x","method":"m","jsonrpc":"2.0"}"#).unwrap();
         assert_eq!(by_name.id.as_deref().map(RawValue::get), Some(r#""x""#));
     }
 
@@ -315,8 +315,7 @@ mod tests {
 
     #[test]
     fn refusals_are_json_rpc_errors_with_a_null_id() {
-        let answer: serde_json::Value =
-            serde_json::from_str(&BadRequest::Batch.answer()).unwrap();
+        let answer: serde_json::Value = serde_json::from_str(&BadRequest::Batch.answer()).unwrap();
         assert_eq!(answer["error"]["code"], codes::INVALID_REQUEST);
         assert_eq!(answer["error"]["data"], codes::BATCHES_NOT_SUPPORTED_MSG);
         assert!(answer["id"].is_null());
@@ -359,9 +358,7 @@ mod tests {
             ),
             (ErrorKind::Deadlock, PLUGIN_FAILED, "Deadlock"),
             (
-                ErrorKind::Engine {
-                    reason: "x".into(),
-                },
+                ErrorKind::Engine { reason: "x".into() },
                 HOST_FAILED,
                 "Engine",
             ),

@@ -181,7 +181,11 @@ fn replace(dir: &Path, name: &str, contents: &[u8]) {
 fn wait_for_result(server: &Server, agent: &ureq::Agent, method: &str, expected: &Value) {
     let started = Instant::now();
     loop {
-        let (status, body) = post(agent, &server.url(&format!("/plugins/{NAME}")), &request(method, None));
+        let (status, body) = post(
+            agent,
+            &server.url(&format!("/plugins/{NAME}")),
+            &request(method, None),
+        );
         assert_eq!(status, 200, "{body}");
         if parse(&body)["result"] == *expected {
             return;
@@ -200,10 +204,7 @@ fn ping_answers_over_http_with_id_and_numbers_exact() {
     let server = Server::start(&[]);
     let agent = agent();
     let url = server.url(&format!("/plugins/{NAME}"));
-    let mut response = agent
-        .post(&url)
-        .send(request("ping", None))
-        .expect("POST");
+    let mut response = agent.post(&url).send(request("ping", None)).expect("POST");
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(
         response.headers().get("content-type").map(|v| v.as_bytes()),
@@ -229,7 +230,10 @@ fn ping_answers_over_http_with_id_and_numbers_exact() {
         r#"{"jsonrpc":"2.0","id":"a \"b\"","method":"echo","params":{"k":null}}"#,
     );
     assert_eq!(status, 200);
-    assert_eq!(body, r#"{"jsonrpc":"2.0","result":{"k":null},"id":"a \"b\""}"#);
+    assert_eq!(
+        body,
+        r#"{"jsonrpc":"2.0","result":{"k":null},"id":"a \"b\""}"#
+    );
 }
 
 #[test]
@@ -280,7 +284,11 @@ fn statuses_404_413_400_and_204() {
     let server = Server::start(&["--max-body", "1000", "--log-level", "info"]);
     let agent = agent();
     let url = server.url(&format!("/plugins/{NAME}"));
-    let (status, body) = post(&agent, &server.url("/plugins/nobody"), &request("ping", None));
+    let (status, body) = post(
+        &agent,
+        &server.url("/plugins/nobody"),
+        &request("ping", None),
+    );
     assert_eq!(status, 404);
     assert_eq!(parse(&body)["error"]["code"], -32601);
     assert_eq!(get(&agent, &server.url("/nowhere")).0, 404);
@@ -295,7 +303,10 @@ fn statuses_404_413_400_and_204() {
         ("", -32700),
         (r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, -32600),
         (r#"{"jsonrpc":"2.0","id":1}"#, -32600),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":5}"#, -32600),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":5}"#,
+            -32600,
+        ),
         (r#"{"id":1,"method":"ping"}"#, -32600),
     ] {
         let (status, answer) = post(&agent, &url, body);
@@ -339,19 +350,28 @@ fn plugins_and_healthz_describe_what_is_served() {
         .as_millis();
     let agent = agent();
     let (status, body) = get(&agent, &server.url("/healthz"));
-    assert_eq!((status, parse(&body)), (200, json!({"status": "ok", "plugins": 2})));
+    assert_eq!(
+        (status, parse(&body)),
+        (200, json!({"status": "ok", "plugins": 2}))
+    );
 
     let (status, body) = get(&agent, &server.url("/plugins"));
     assert_eq!(status, 200);
     let plugins = parse(&body);
     let plugins = plugins.as_array().expect("an array");
-    let names: Vec<_> = plugins.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<_> = plugins
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["fixed", NAME]);
     let test = &plugins[1];
     let bytes = std::fs::read(test_plugin()).unwrap();
     assert_eq!(test["sha256"], sha256_hex(&bytes));
     let loaded_at = u128::from(test["loaded_at_ms"].as_u64().unwrap());
-    assert!((before..=after).contains(&loaded_at), "{loaded_at} not in {before}..={after}");
+    assert!(
+        (before..=after).contains(&loaded_at),
+        "{loaded_at} not in {before}..={after}"
+    );
     assert_eq!(test["protocol"], 1);
 }
 
@@ -398,19 +418,28 @@ fn a_replaced_file_serves_new_requests_and_a_corrupt_one_keeps_the_old() {
     replace(server.dir.path(), &format!("{NAME}.wasm"), b"\0asm garbage");
     let started = Instant::now();
     while !server.stderr().contains("failed") {
-        assert!(started.elapsed() < RELOAD_WITHIN, "no failure logged: {}", server.stderr());
+        assert!(
+            started.elapsed() < RELOAD_WITHIN,
+            "no failure logged: {}",
+            server.stderr()
+        );
         thread::sleep(Duration::from_millis(50));
     }
     wait_for_result(&server, &agent, "ping", &json!("pong"));
 
     // A good new version takes over.
-    replace(server.dir.path(), &format!("{NAME}.wasm"), answering(r#""v2""#).as_bytes());
+    replace(
+        server.dir.path(),
+        &format!("{NAME}.wasm"),
+        answering(r#""v2""#).as_bytes(),
+    );
     wait_for_result(&server, &agent, "ping", &json!("v2"));
 }
 
 /// Keeps `concurrency` requests going for `duration` while the plugin file
 /// is replaced `replacements` times (alternating between the test plugin and
 /// a fixed answer); every request must succeed. Prints requests/s and p99.
+#[allow(clippy::print_stderr, reason = "the figures are the output")]
 fn load(concurrency: usize, duration: Duration, replacements: u32) {
     let server = Server::start(&["--log-level", "error"]);
     let url = server.url(&format!("/plugins/{NAME}"));
@@ -453,7 +482,11 @@ fn load(concurrency: usize, duration: Duration, replacements: u32) {
         let version = &versions[(i % 2) as usize];
         replace(server.dir.path(), &format!("{NAME}.wasm"), version);
         // Each replacement shows while the load goes on.
-        let expected = if i % 2 == 1 { json!("v2") } else { json!("pong") };
+        let expected = if i % 2 == 1 {
+            json!("v2")
+        } else {
+            json!("pong")
+        };
         wait_for_result(&server, &agent, "ping", &expected);
     }
     thread::sleep(pause);
