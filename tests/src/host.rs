@@ -6,7 +6,9 @@ use std::{
     future::Future,
     sync::{Arc, Mutex},
 };
-use wasplug_hdk::{Error, HostContext, HostMethods, Limits, Plugin, PluginBuilder, RawValue};
+use wasplug_hdk::{
+    Error, Grants, HostContext, HostMethods, Limits, Plugin, PluginBuilder, RawValue,
+};
 
 /// Host methods the test plugin calls: `echo` returns its params unchanged
 /// (verbatim: every number exact).
@@ -22,6 +24,7 @@ pub fn test_plugin_builder(limits: Limits) -> PluginBuilder {
     Plugin::from_file(crate::guests::TEST_PLUGIN)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
 }
 
 /// The test plugin with `echo` and default limits.
@@ -52,6 +55,7 @@ pub fn wat_plugin(name: &str, limits: Limits) -> Result<Plugin, Error> {
         .name(name)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
         .build()
 }
 
