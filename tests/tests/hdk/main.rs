@@ -9,6 +9,7 @@ mod fuzz_props;
 mod given;
 mod host_calls;
 mod hostile;
+mod http_fetch;
 mod kv;
 mod logging;
 mod methods;
