@@ -125,9 +125,12 @@ fn an_ungranted_notification_is_dropped() {
     });
 }
 
+/// An event's fields, as `(name, value)`.
+type EventFields = Vec<(String, String)>;
+
 /// A `tracing` subscriber that keeps the fields of each warning.
 #[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<Vec<Vec<(String, String)>>>>);
+struct Warnings(Arc<Mutex<Vec<EventFields>>>);
 
 struct Fields<'a>(&'a mut Vec<(String, String)>);
 
@@ -178,7 +181,7 @@ fn a_refusal_is_logged_with_the_plugin_and_the_method() {
         });
     });
     let warnings = warnings.0.lock().unwrap().clone();
-    let has = |fields: &Vec<(String, String)>, name: &str, value: &str| {
+    let has = |fields: &EventFields, name: &str, value: &str| {
         fields.iter().any(|(n, v)| n == name && v == value)
     };
     let about = |method: &str| {
