@@ -12,8 +12,11 @@
 //! a new fetch, checked against the allow-list like the first.
 //!
 //! Natively the fetch runs on a blocking thread (`ureq`), never on the
-//! executor's; in a browser build it answers an error that it is not
-//! available.
+//! executor's. In a browser build it is the page's (or worker's) `fetch`,
+//! under the browser's rules besides the policy: a host of another origin
+//! must allow the page's origin (CORS), only the response headers CORS
+//! exposes are seen, and a redirect fails the fetch (`-32603`), since a
+//! browser does not show where it leads.
 
 use super::RawResult;
 use crate::platform::BoxFuture;
@@ -176,10 +179,6 @@ struct FetchParams {
 
 /// The answer of `http.fetch`.
 #[derive(Serialize)]
-#[cfg_attr(
-    all(target_arch = "wasm32", target_os = "unknown"),
-    allow(dead_code, reason = "the browser build does not fetch yet")
-)]
 struct FetchAnswer {
     status: u16,
     headers: BTreeMap<String, String>,
@@ -187,10 +186,6 @@ struct FetchAnswer {
 }
 
 /// A fetch checked against the policy, ready to send.
-#[cfg_attr(
-    all(target_arch = "wasm32", target_os = "unknown"),
-    allow(dead_code, reason = "the browser build does not fetch yet")
-)]
 struct Fetch {
     uri: http::Uri,
     method: http::Method,
@@ -264,12 +259,46 @@ fn check(
     })
 }
 
+/// The error of a fetch past its timeout.
+fn timed_out(policy: &HttpPolicy) -> ErrorObjectOwned {
+    RpcError::limit_exceeded(
+        format!(
+            "http.fetch: no answer within the timeout of {}",
+            crate::error::seconds(policy.timeout)
+        ),
+        "timeout_ms",
+        u64::try_from(policy.timeout.as_millis()).unwrap_or(u64::MAX),
+    )
+    .to_object()
+}
+
+/// The error of a response body over the limit.
+fn too_large(policy: &HttpPolicy) -> ErrorObjectOwned {
+    RpcError::limit_exceeded(
+        format!(
+            "http.fetch: the response body is over the limit of {} bytes",
+            policy.max_response_bytes
+        ),
+        "response_bytes",
+        policy.max_response_bytes,
+    )
+    .to_object()
+}
+
+/// A response body as text: UTF-8, invalid sequences replaced by U+FFFD.
+fn text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 mod imp {
     //! The native fetch: `ureq` on a blocking thread.
 
     use super::{Fetch, FetchAnswer, HttpPolicy, RawResult};
-    use crate::{capabilities::blocking, error::seconds, platform::BoxFuture};
+    use crate::{capabilities::blocking, platform::BoxFuture};
     use std::collections::BTreeMap;
     use wasplug_protocol::{RpcError, codes};
 
@@ -326,56 +355,169 @@ mod imp {
             .limit(policy.max_response_bytes)
             .read_to_vec()
             .map_err(|e| failure(policy, e))?;
-        let body = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
         super::super::to_raw(&FetchAnswer {
             status,
             headers,
-            body,
+            body: super::text(bytes),
         })
     }
 
     /// The error a failed fetch answers: `-32011` for a limit, else `-32603`.
     fn failure(policy: &HttpPolicy, error: ureq::Error) -> wasplug_protocol::ErrorObjectOwned {
         match error {
-            ureq::Error::Timeout(_) => RpcError::limit_exceeded(
-                format!(
-                    "http.fetch: no answer within the timeout of {}",
-                    seconds(policy.timeout)
-                ),
-                "timeout_ms",
-                u64::try_from(policy.timeout.as_millis()).unwrap_or(u64::MAX),
-            ),
-            ureq::Error::BodyExceedsLimit(_) => RpcError::limit_exceeded(
-                format!(
-                    "http.fetch: the response body is over the limit of {} bytes",
-                    policy.max_response_bytes
-                ),
-                "response_bytes",
-                policy.max_response_bytes,
-            ),
-            other => RpcError::internal(format!("http.fetch failed: {other}")),
+            ureq::Error::Timeout(_) => super::timed_out(policy),
+            ureq::Error::BodyExceedsLimit(_) => super::too_large(policy),
+            other => RpcError::internal(format!("http.fetch failed: {other}")).to_object(),
         }
-        .to_object()
     }
 }
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod imp {
-    //! In a browser build `http.fetch` is not available yet.
+    //! The browser fetch: the page's (or worker's) `fetch`, aborted at the
+    //! timeout or when the call is dropped; the body read as a stream and
+    //! cut off at the limit.
 
-    use super::{Fetch, HttpPolicy, RawResult};
-    use crate::platform::BoxFuture;
-    use wasplug_protocol::codes;
+    use super::{Fetch, FetchAnswer, HttpPolicy, RawResult};
+    use crate::platform::{BoxFuture, Sleep};
+    use futures::future::{Either, select};
+    use js_sys::{Array, Promise, Reflect, Uint8Array};
+    use std::collections::BTreeMap;
+    use wasm_bindgen::{JsCast, JsValue, prelude::wasm_bindgen};
+    use wasm_bindgen_futures::JsFuture;
+    use wasplug_protocol::{ErrorObjectOwned, RpcError};
+    use web_sys::{
+        AbortController, Headers, ReadableStreamDefaultReader, Request, RequestInit,
+        RequestRedirect, Response, ResponseType,
+    };
+    use web_time::Instant;
 
-    pub(super) fn fetch(_policy: HttpPolicy, _fetch: Fetch) -> BoxFuture<RawResult> {
-        Box::pin(async {
-            Err(codes::internal_error(
-                "http.fetch is not available in this build (a browser host)",
-            ))
+    #[wasm_bindgen]
+    extern "C" {
+        /// The global `fetch` (a window's, a worker's, Node's).
+        #[wasm_bindgen(js_name = fetch)]
+        fn global_fetch(request: &Request) -> Promise;
+    }
+
+    /// Aborts the request when the fetch ends or is dropped.
+    struct Abort(AbortController);
+
+    impl Drop for Abort {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+
+    pub(super) fn fetch(policy: HttpPolicy, fetch: Fetch) -> BoxFuture<RawResult> {
+        Box::pin(async move {
+            let controller = AbortController::new().map_err(|e| failed(&e))?;
+            let abort = Abort(controller);
+            let work = Box::pin(send(&policy, fetch, &abort.0));
+            let Some(deadline) = Instant::now().checked_add(policy.timeout) else {
+                return work.await;
+            };
+            match select(work, Sleep::until(deadline)).await {
+                Either::Left((answer, _)) => answer,
+                Either::Right(_) => Err(super::timed_out(&policy)),
+            }
         })
+    }
+
+    fn failed(error: &JsValue) -> ErrorObjectOwned {
+        let text = js_sys::JSON::stringify(error)
+            .ok()
+            .and_then(|s| s.as_string())
+            .filter(|s| s != "{}")
+            .or_else(|| {
+                error
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+            })
+            .unwrap_or_else(|| format!("{error:?}"));
+        RpcError::internal(format!("http.fetch failed: {text}")).to_object()
+    }
+
+    async fn send(policy: &HttpPolicy, fetch: Fetch, controller: &AbortController) -> RawResult {
+        let init = RequestInit::new();
+        init.set_method(fetch.method.as_str());
+        // A redirect is not followed (its location is not shown to a page).
+        init.set_redirect(RequestRedirect::Manual);
+        init.set_signal(Some(&controller.signal()));
+        let headers = Headers::new().map_err(|e| failed(&e))?;
+        for (name, value) in &fetch.headers {
+            headers.append(name, value).map_err(|_| {
+                RpcError::invalid_params(format!("http.fetch: the header `{name}` is not valid"))
+                    .to_object()
+            })?;
+        }
+        init.set_headers(&headers);
+        if let Some(body) = &fetch.body {
+            init.set_body(&JsValue::from_str(body));
+        }
+        let request = Request::new_with_str_and_init(&fetch.uri.to_string(), &init)
+            .map_err(|e| failed(&e))?;
+        let response: Response = JsFuture::from(global_fetch(&request))
+            .await
+            .and_then(JsCast::dyn_into)
+            .map_err(|e| failed(&e))?;
+        if response.type_() == ResponseType::Opaqueredirect {
+            return Err(RpcError::internal(
+                "http.fetch: the server answered with a redirect, which is not followed \
+                 (a browser does not show where it leads)",
+            )
+            .to_object());
+        }
+        let mut answer_headers = BTreeMap::new();
+        if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
+            for entry in entries.flatten() {
+                let pair = Array::from(&entry);
+                if let (Some(name), Some(value)) =
+                    (pair.get(0).as_string(), pair.get(1).as_string())
+                {
+                    answer_headers.insert(name, value);
+                }
+            }
+        }
+        let body = match response.body() {
+            Some(stream) => read(policy, &stream).await?,
+            None => Vec::new(),
+        };
+        super::super::to_raw(&FetchAnswer {
+            status: response.status(),
+            headers: answer_headers,
+            body: super::text(body),
+        })
+    }
+
+    /// Reads the body, refusing it as soon as it passes the limit.
+    async fn read(
+        policy: &HttpPolicy,
+        stream: &web_sys::ReadableStream,
+    ) -> Result<Vec<u8>, ErrorObjectOwned> {
+        let reader = ReadableStreamDefaultReader::new(stream).map_err(|e| failed(&e))?;
+        let mut body = Vec::new();
+        loop {
+            let chunk = JsFuture::from(reader.read())
+                .await
+                .map_err(|e| failed(&e))?;
+            let done = Reflect::get(&chunk, &JsValue::from_str("done"))
+                .map_err(|e| failed(&e))?
+                .is_truthy();
+            if done {
+                return Ok(body);
+            }
+            let value =
+                Reflect::get(&chunk, &JsValue::from_str("value")).map_err(|e| failed(&e))?;
+            let bytes = Uint8Array::new(&value);
+            let total = u64::try_from(body.len())
+                .unwrap_or(u64::MAX)
+                .saturating_add(u64::from(bytes.length()));
+            if total > policy.max_response_bytes {
+                let _ = reader.cancel();
+                return Err(super::too_large(policy));
+            }
+            body.extend(bytes.to_vec());
+        }
     }
 }
 
