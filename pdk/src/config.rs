@@ -24,12 +24,3 @@ pub const METHOD: &str = "config.get";
 pub async fn get<T: DeserializeOwned>(key: &str) -> Result<T, Error> {
     host::call(METHOD, &[key]).await
 }
-
-/// The whole configuration, deserialized into `T` (a JSON object: a
-/// `serde_json::Map`, a `HashMap` or a struct of your own).
-///
-/// # Errors
-/// As [`get`].
-pub async fn all<T: DeserializeOwned>() -> Result<T, Error> {
-    host::call(METHOD, &()).await
-}
