@@ -251,3 +251,42 @@ fn a_plugin_requesting_more_than_granted_can_be_refused_at_load() {
     // Without refusal the plugin loads, and ungranted calls answer -32010.
     build(Grants::methods(["echo"])).unwrap();
 }
+
+#[test]
+fn the_embedders_method_wins_over_a_capability_but_not_over_config_get() {
+    futures::executor::block_on(async {
+        let own = || {
+            HostMethods::new(())
+                .method("kv.get", |_: HostContext<()>, _: Value| async {
+                    Ok("mine")
+                })
+                .method("config.get", |_: HostContext<()>, _: Value| async {
+                    Ok("mine")
+                })
+        };
+        let build = |grants: Grants| {
+            Plugin::from_file(guests::TEST_PLUGIN)
+                .host_methods(own())
+                .grants(grants)
+                .build()
+                .unwrap()
+        };
+        // Granted by name, as any method of the embedder, even with a store.
+        let granted = build(Grants::methods(["kv.get"]));
+        assert_eq!(
+            call_host(&granted, "kv.get", json!(["k"])).await,
+            Ok(json!("mine"))
+        );
+        let denied = build(Grants::none().with_kv(KvStore::memory()));
+        let error = call_host(&denied, "kv.get", json!(["k"]))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, NOT_PERMITTED);
+        // `config.get` is always the plugin's own configuration.
+        let all = build(Grants::all());
+        assert_eq!(
+            call_host(&all, "config.get", json!(["k"])).await,
+            Ok(Value::Null)
+        );
+    });
+}
