@@ -37,7 +37,7 @@ Host methods: a plugin may call these on the host:
 Stand-ins: --host NAME=JSON makes host method NAME answer JSON, whatever its
 params (for example --host user_name='\"Ana\"'); --hosts FILE reads a JSON
 object of method name to answer. A stand-in replaces a built-in of the same
-name; --host wins over --hosts.
+name (but config.get); --host wins over --hosts.
 Any other method answers JSON-RPC error -32601 (method not found);
 http.fetch and kv.* without their flags answer -32010 (not permitted).";
 
