@@ -85,6 +85,30 @@ pub enum ErrorKind {
         /// What was wrong.
         reason: String,
     },
+    /// The plugin requests host methods (capabilities, in its manifest) it
+    /// is not granted, and its [`crate::Grants`] refuse such a plugin
+    /// ([`crate::Grants::refuse_ungranted`]).
+    #[error("the plugin requests host methods it is not granted: {}", .capabilities.join(", "))]
+    UngrantedCapabilities {
+        /// Each requested host method that is not granted, sorted.
+        capabilities: Vec<String>,
+    },
+    /// An argument or environment variable cannot be passed to the plugin.
+    #[error("cannot pass `{entry}` to the plugin: {reason}")]
+    InvalidArgsOrEnv {
+        /// The argument, or the variable's name (cut to about 200 bytes).
+        entry: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A key-value store file cannot be opened.
+    #[error("cannot open the key-value store {path}: {reason}")]
+    KvStore {
+        /// The file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
     /// Reading the plugin file failed.
     #[error("cannot read plugin file {path}: {source}")]
     Io {
@@ -238,6 +262,9 @@ impl ErrorKind {
             Self::MissingExport { .. } => "MissingExport",
             Self::IncompatibleProtocol { .. } => "IncompatibleProtocol",
             Self::BadVersionSection { .. } => "BadVersionSection",
+            Self::UngrantedCapabilities { .. } => "UngrantedCapabilities",
+            Self::InvalidArgsOrEnv { .. } => "InvalidArgsOrEnv",
+            Self::KvStore { .. } => "KvStore",
             Self::Io { .. } => "Io",
             Self::Json { .. } => "Json",
             Self::InvalidParams { .. } => "InvalidParams",

@@ -1,8 +1,8 @@
 //! A compiled plugin, ready to be called.
 
 use crate::{
-    Error, ErrorKind, HostMethods, Limits, call, exact,
-    host::Router,
+    Error, ErrorKind, Grants, HostMethods, Limits, call, exact,
+    host::{Gate, Router},
     platform::{MaybeSend, MaybeSync},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -63,13 +63,18 @@ pub(crate) struct Shared {
     pub(crate) name: Arc<str>,
     pub(crate) program: Program,
     pub(crate) limits: Limits,
-    pub(crate) router: Arc<dyn Router>,
+    /// The host methods, behind the plugin's grants.
+    pub(crate) router: Arc<Gate>,
     pub(crate) logger: Logger,
     pub(crate) protocol: Option<u32>,
     /// SHA-256 of the bytes the plugin was built from, in lowercase hex.
     pub(crate) digest: Box<str>,
     /// When the plugin was built.
     pub(crate) loaded_at: SystemTime,
+    /// The arguments after the program name (`argv[0]`, the plugin's name).
+    pub(crate) args: Vec<String>,
+    /// The environment variables.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// A compiled plugin: call its methods.
@@ -156,6 +161,19 @@ impl Plugin {
     /// The protocol version the plugin recorded, if it recorded one.
     pub fn protocol_version(&self) -> Option<u32> {
         self.shared.protocol
+    }
+
+    /// Whether the plugin may call host method (or send notification)
+    /// `name`: the host has it and granted it (`config.get` always).
+    pub fn is_granted(&self, name: &str) -> bool {
+        self.shared.router.permits(name)
+    }
+
+    /// Every host method and notification the plugin may use, sorted: the
+    /// embedder's that are granted, `config.get`, and the granted built-in
+    /// capabilities.
+    pub fn granted(&self) -> Vec<String> {
+        self.shared.router.permitted()
     }
 
     /// Calls `method` with JSON `params` (an array, an object, or `null` for
@@ -283,6 +301,10 @@ pub struct PluginBuilder {
     engine: Option<Engine>,
     limits: Limits,
     router: Arc<dyn Router>,
+    grants: Grants,
+    config: serde_json::Map<String, serde_json::Value>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
     logger: Logger,
 }
 
@@ -291,6 +313,8 @@ impl core::fmt::Debug for PluginBuilder {
         f.debug_struct("PluginBuilder")
             .field("name", &self.name)
             .field("limits", &self.limits)
+            .field("grants", &self.grants)
+            .field("args", &self.args)
             .finish_non_exhaustive()
     }
 }
@@ -303,6 +327,10 @@ impl PluginBuilder {
             engine: None,
             limits: Limits::default(),
             router: Arc::new(HostMethods::default()),
+            grants: Grants::none(),
+            config: serde_json::Map::new(),
+            args: Vec::new(),
+            env: Vec::new(),
             logger: Arc::new(crate::log::default_logger),
         }
     }
@@ -325,14 +353,56 @@ impl PluginBuilder {
         self
     }
 
-    /// The methods the plugin may call on the host. Default: none (every
-    /// host call answers `-32601`).
+    /// The host's methods. Default: none (every host call answers
+    /// `-32601`). The plugin may call only those [`PluginBuilder::grants`]
+    /// grants it; the others answer `-32010`.
     pub fn host_methods<S>(mut self, methods: HostMethods<S>) -> Self
     where
         S: Send + Sync + 'static,
         HostMethods<S>: MaybeSend + MaybeSync,
     {
         self.router = Arc::new(methods);
+        self
+    }
+
+    /// What the plugin may call on the host: which of the host methods, and
+    /// which built-in capabilities ([`Grants`]). Default: [`Grants::none`].
+    pub fn grants(mut self, grants: Grants) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// The plugin's configuration: a JSON object it reads with the host
+    /// method `config.get` (`[key]`: that value, or `null`; no params: the
+    /// whole object), which every plugin may call. Default: empty.
+    pub fn config(mut self, config: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The plugin's command-line arguments, after its program name (which is
+    /// `argv[0]`, the plugin's name). Default: none.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The plugin's environment variables. Default: none (the host's own
+    /// environment is never passed on).
+    pub fn env<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         self
     }
 
@@ -354,7 +424,10 @@ impl PluginBuilder {
     /// when it is not wasm (or WAT); [`ErrorKind::RefusedImports`] naming every
     /// import outside `wasi_snapshot_preview1`; [`ErrorKind::MissingExport`] when
     /// `_start` or `memory` is missing; [`ErrorKind::IncompatibleProtocol`] when the
-    /// plugin recorded another protocol version.
+    /// plugin recorded another protocol version; [`ErrorKind::UngrantedCapabilities`]
+    /// when the grants refuse a plugin requesting more than it is granted;
+    /// [`ErrorKind::InvalidArgsOrEnv`] when an argument or variable cannot be
+    /// passed to the plugin.
     // In a browser, host methods need not be `Send`, so neither is `Shared`;
     // an `Arc` still keeps `Plugin` one type on every platform.
     #[cfg_attr(
@@ -391,16 +464,21 @@ impl PluginBuilder {
         let module = program.module();
         check_memory(module)?;
         let protocol = protocol_version(module)?;
+        check_args_and_env(&self.args, &self.env)?;
+        let requested = requested_capabilities(module);
+        let router = Arc::new(Gate::new(self.router, self.grants, self.config, &requested)?);
         Ok(Plugin {
             shared: Arc::new(Shared {
                 name: self.name.unwrap_or(default_name).into(),
                 program,
                 limits: self.limits,
-                router: self.router,
+                router,
                 logger: self.logger,
                 protocol,
                 digest,
                 loaded_at: SystemTime::now(),
+                args: self.args,
+                env: self.env,
             }),
         })
     }
@@ -429,6 +507,49 @@ fn check_memory(module: &Module) -> Result<(), ErrorKind> {
             expected: "a linear memory",
         }),
     }
+}
+
+/// Refuses what WASI cannot pass: a NUL in an argument or a variable, an
+/// empty variable name or one holding `=`.
+fn check_args_and_env(args: &[String], env: &[(String, String)]) -> Result<(), ErrorKind> {
+    let refuse = |entry: &str, reason: &'static str| ErrorKind::InvalidArgsOrEnv {
+        entry: wasplug_protocol::excerpt(entry),
+        reason,
+    };
+    if let Some(arg) = args.iter().find(|a| a.contains('\0')) {
+        return Err(refuse(arg, "an argument holds a NUL byte"));
+    }
+    for (key, value) in env {
+        if key.is_empty() || key.contains('=') || key.contains('\0') {
+            return Err(refuse(
+                key,
+                "a variable name must be non-empty, without `=` or NUL",
+            ));
+        }
+        if value.contains('\0') {
+            return Err(refuse(key, "the variable's value holds a NUL byte"));
+        }
+    }
+    Ok(())
+}
+
+/// The host methods the plugin's manifest requests (its `capabilities`).
+///
+/// For now this reads the `capabilities` array of the `wasplug_manifest`
+/// custom section itself; no section, or one that does not parse, requests
+/// nothing. (To be read from `Plugin::manifest` once that exists.)
+fn requested_capabilities(module: &Module) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Requests {
+        #[serde(default)]
+        capabilities: Vec<String>,
+    }
+    module
+        .custom_sections()
+        .find(|s| s.name() == "wasplug_manifest")
+        .and_then(|s| serde_json::from_slice::<Requests>(s.data()).ok())
+        .map(|r| r.capabilities)
+        .unwrap_or_default()
 }
 
 fn protocol_version(module: &Module) -> Result<Option<u32>, ErrorKind> {

@@ -45,6 +45,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod host;
 mod runtime;
 

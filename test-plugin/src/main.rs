@@ -7,7 +7,7 @@ mod sieve;
 use futures::future::join_all;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use wasplug_pdk::{Error, Plugin, RawValue, host, json};
+use wasplug_pdk::{Error, Plugin, RawValue, Value, host, json};
 
 /// The answer of `prime_sieve`.
 #[derive(Serialize)]
@@ -108,5 +108,17 @@ fn main() {
             }
             Ok(n)
         })
+        // --- What the host gives the plugin: configuration, args, environment.
+        // `config`: the value of config entry `key` (`null` when not set).
+        .method("config", |key: String| async move {
+            wasplug_pdk::config::get::<Value>(&key).await
+        })
+        // `args_env`: the plugin's arguments (after its name) and environment.
+        .method("args_env", |()| async {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+            Ok(json!({"args": args, "env": env}))
+        })
+        // --- End of configuration, args, environment.
         .run();
 }

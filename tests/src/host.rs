@@ -6,7 +6,9 @@ use std::{
     future::Future,
     sync::{Arc, Mutex},
 };
-use wasplug_hdk::{Error, HostContext, HostMethods, Limits, Plugin, PluginBuilder, RawValue};
+use wasplug_hdk::{
+    Error, Grants, HostContext, HostMethods, Limits, Plugin, PluginBuilder, RawValue,
+};
 
 /// Host methods the test plugin calls: `echo` returns its params unchanged
 /// (verbatim: every number exact).
@@ -22,6 +24,7 @@ pub fn test_plugin_builder(limits: Limits) -> PluginBuilder {
     Plugin::from_file(crate::guests::TEST_PLUGIN)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
 }
 
 /// The test plugin with `echo` and default limits.
@@ -52,6 +55,7 @@ pub fn wat_plugin(name: &str, limits: Limits) -> Result<Plugin, Error> {
         .name(name)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
         .build()
 }
 
@@ -101,4 +105,78 @@ where
     runtime
         .block_on(async { tokio::spawn(body()).await })
         .expect("the test body runs to completion on a worker thread");
+}
+
+/// The JSON-RPC error a host call answered, as the test plugin's
+/// `call_host` passes it on: its code and `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostError {
+    /// The error code.
+    pub code: i32,
+    /// The `data` member.
+    pub data: Option<serde_json::Value>,
+}
+
+/// Has the test plugin call host method `method` with `params` (its
+/// `call_host`), and returns what the host answered.
+///
+/// # Panics
+/// When the call fails otherwise than with the host's error.
+pub async fn call_host(
+    plugin: &Plugin,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, HostError> {
+    match plugin
+        .call("call_host", serde_json::json!([method, params]))
+        .await
+    {
+        Ok(value) => Ok(value),
+        Err(error) => match error.into_kind() {
+            wasplug_hdk::ErrorKind::Plugin { code, data, .. } => Err(HostError {
+                code,
+                data: data.map(|raw| serde_json::from_str(raw.get()).expect("data is JSON")),
+            }),
+            other => panic!("call_host {method} failed: {other}"),
+        },
+    }
+}
+
+/// The test plugin's wasm with a `wasplug_manifest` custom section appended
+/// that requests `capabilities`.
+///
+/// # Panics
+/// When the test plugin cannot be read.
+pub fn test_plugin_requesting(capabilities: &[&str]) -> Vec<u8> {
+    let manifest = serde_json::json!({
+        "name": "test-plugin",
+        "version": "0.1.0",
+        "protocol": wasplug_protocol::PROTOCOL_VERSION,
+        "methods": [],
+        "capabilities": capabilities,
+    })
+    .to_string();
+    let mut wasm = std::fs::read(crate::guests::TEST_PLUGIN).expect("read the test plugin");
+    let name = b"wasplug_manifest";
+    let mut payload = leb128(name.len());
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(manifest.as_bytes());
+    wasm.push(0); // a custom section
+    wasm.extend(leb128(payload.len()));
+    wasm.extend(payload);
+    wasm
+}
+
+/// `n` as unsigned LEB128.
+fn leb128(mut n: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            bytes.push(byte);
+            return bytes;
+        }
+        bytes.push(byte | 0x80);
+    }
 }
