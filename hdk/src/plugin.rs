@@ -466,7 +466,12 @@ impl PluginBuilder {
         let protocol = protocol_version(module)?;
         check_args_and_env(&self.args, &self.env)?;
         let requested = requested_capabilities(module);
-        let router = Arc::new(Gate::new(self.router, self.grants, self.config, &requested)?);
+        let router = Arc::new(Gate::new(
+            self.router,
+            self.grants,
+            self.config,
+            &requested,
+        )?);
         Ok(Plugin {
             shared: Arc::new(Shared {
                 name: self.name.unwrap_or(default_name).into(),

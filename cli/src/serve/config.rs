@@ -3,9 +3,10 @@
 //! ```toml
 //! # Every plugin; each key of a [plugins.NAME] table replaces the same key here.
 //! [defaults]
-//! grant = ["time"]               # host methods granted
+//! grant = ["time"]               # host methods granted (the CLI's: echo, time, log)
 //! grant_requested = false        # also grant every host method the plugin requests
-//! kv = false                     # a key-value store: grants kv.get, kv.set, kv.delete
+//! refuse_ungranted = false       # refuse a plugin that requests more than it is granted
+//! kv = false                     # kv.get, kv.set, kv.delete on a store in memory
 //! allow_http = []                # hosts http.fetch may reach (granted when not empty)
 //! config = {}                    # what the plugin reads with config.get
 //! args = []                      # its command-line arguments (after its name)
@@ -32,6 +33,7 @@ use std::{
 struct Table {
     grant: Option<BTreeSet<String>>,
     grant_requested: Option<bool>,
+    refuse_ungranted: Option<bool>,
     kv: Option<bool>,
     allow_http: Option<Vec<String>>,
     config: Option<serde_json::Map<String, serde_json::Value>>,
@@ -88,6 +90,9 @@ pub(crate) struct Settings {
     pub(crate) grant: BTreeSet<String>,
     /// Whether every host method the plugin requests is granted too.
     pub(crate) grant_requested: bool,
+    /// Whether a plugin requesting a host method it is not granted is
+    /// refused at load.
+    pub(crate) refuse_ungranted: bool,
     /// Whether the plugin has a key-value store (`kv.*` granted).
     pub(crate) kv: bool,
     /// Hosts `http.fetch` may reach; `http.fetch` is granted when not empty.
@@ -149,6 +154,7 @@ impl Config {
         let mut settings = Settings {
             grant: pick(own.map(|t| &t.grant), &defaults.grant),
             grant_requested: pick(own.map(|t| &t.grant_requested), &defaults.grant_requested),
+            refuse_ungranted: pick(own.map(|t| &t.refuse_ungranted), &defaults.refuse_ungranted),
             kv: pick(own.map(|t| &t.kv), &defaults.kv),
             allow_http: pick(own.map(|t| &t.allow_http), &defaults.allow_http),
             config: pick(own.map(|t| &t.config), &defaults.config),

@@ -6,7 +6,7 @@ use crate::{LogLevel, call, term::Stderr, text};
 use anyhow::Context as _;
 use serde::Serialize;
 use std::{path::Path, sync::Arc, time::UNIX_EPOCH};
-use wasplug_hdk::{Error, Limits, Plugin, Registry, RegistryEvent};
+use wasplug_hdk::{Error, Grants, HttpPolicy, KvStore, Limits, Plugin, Registry, RegistryEvent};
 
 /// Builds plugins: the same limits for all, each with its own settings.
 /// Cheap to clone.
@@ -19,6 +19,9 @@ struct Inner {
     level: LogLevel,
     /// Where the `log` host method writes.
     stderr: Stderr,
+    /// The key-value store of every plugin granted `kv` (each plugin sees
+    /// its own namespace); a reloaded plugin finds its data again.
+    kv: KvStore,
 }
 
 impl Factory {
@@ -28,6 +31,7 @@ impl Factory {
             config,
             level,
             stderr: Stderr::default(),
+            kv: KvStore::memory(),
         }))
     }
 
@@ -37,12 +41,16 @@ impl Factory {
     /// As [`wasplug_hdk::PluginBuilder::build`].
     pub(crate) fn build(&self, name: &str, path: &Path) -> Result<Plugin, Error> {
         let inner = &self.0;
-        let _settings: Settings = inner.config.settings(name);
+        let settings = inner.config.settings(name);
         let show_logs = inner.level.shows_plugin_logs();
         Plugin::from_file(path)
             .name(name)
             .limits(inner.limits.clone())
             .host_methods(call::host_methods(&inner.stderr, inner.level))
+            .grants(self.grants(&settings))
+            .config(settings.config)
+            .args(settings.args)
+            .env(settings.env)
             .logger(move |plugin: &str, line: &str| {
                 if show_logs {
                     tracing::info!(
@@ -56,6 +64,25 @@ impl Factory {
             .build()
     }
 
+    /// What a plugin with `settings` may call.
+    fn grants(&self, settings: &Settings) -> Grants {
+        let base = if settings.grant_requested {
+            Grants::requested()
+        } else {
+            Grants::none()
+        };
+        let mut grants = base
+            .with_methods(settings.grant.iter().cloned())
+            .refuse_ungranted(settings.refuse_ungranted);
+        if !settings.allow_http.is_empty() {
+            grants = grants.with_http(HttpPolicy::allow(&settings.allow_http));
+        }
+        if settings.kv {
+            grants = grants.with_kv(self.0.kv.clone());
+        }
+        grants
+    }
+
     /// What `GET /plugins` says about `plugin`.
     pub(crate) fn describe(&self, plugin: &Plugin) -> Description {
         let loaded_at_ms = plugin
@@ -65,6 +92,9 @@ impl Factory {
         Description {
             name: plugin.name().to_owned(),
             protocol: plugin.protocol_version(),
+            capabilities: Capabilities {
+                granted: plugin.granted(),
+            },
             sha256: plugin.digest().to_owned(),
             loaded_at_ms,
         }
@@ -76,10 +106,17 @@ impl Factory {
 pub(crate) struct Description {
     name: String,
     protocol: Option<u32>,
+    capabilities: Capabilities,
     /// SHA-256 of the module's bytes, in hex.
     sha256: String,
     /// When this version was loaded, in milliseconds since the Unix epoch.
     loaded_at_ms: u64,
+}
+
+/// The host methods a plugin requests and those it may call.
+#[derive(Debug, Serialize)]
+struct Capabilities {
+    granted: Vec<String>,
 }
 
 /// Logs what happens to the registry: a failed load as a warning.

@@ -151,11 +151,15 @@ fn post_in_one_write(address: &str, name: &str, body: &str) -> u16 {
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).expect("send the request");
+    stream
+        .write_all(request.as_bytes())
+        .expect("send the request");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read the answer");
     let status = answer.split(' ').nth(1).unwrap_or_default();
-    status.parse().unwrap_or_else(|_| panic!("not an HTTP answer: {answer:?}"))
+    status
+        .parse()
+        .unwrap_or_else(|_| panic!("not an HTTP answer: {answer:?}"))
 }
 
 fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
@@ -392,6 +396,101 @@ fn plugins_and_healthz_describe_what_is_served() {
         "{loaded_at} not in {before}..={after}"
     );
     assert_eq!(test["protocol"], 1);
+}
+
+#[test]
+fn the_config_file_and_flags_say_what_each_plugin_is_given() {
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        r#"
+        [defaults]
+        grant = ["time"]
+        args = ["--everyone"]
+
+        [plugins.test-plugin]
+        grant = ["echo"]
+        kv = true
+        config = { greeting = "Hello", n = 12 }
+        env = { LANG = "C" }
+        "#,
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--config",
+        config.path().to_str().unwrap(),
+        "--grant",
+        "test-plugin=log",
+    ]);
+    let agent = agent();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let result = |method: &str, params: &str| {
+        let (status, body) = post(&agent, &url, &request(method, Some(params)));
+        assert_eq!(status, 200, "{body}");
+        parse(&body)
+    };
+    // Granted by the plugin's table, and by the flag.
+    assert_eq!(
+        result("call_host", r#"["echo", [1, 2]]"#)["result"],
+        json!([1, 2])
+    );
+    // Its table's `grant` replaces the default one: `time` is not granted.
+    let refused = result("call_host", r#"["time", []]"#);
+    assert_eq!(refused["error"]["code"], -32010, "{refused}");
+    assert_eq!(
+        result("call_host", r#"["kv.set", ["k", {"v": 1}]]"#)["result"],
+        json!(null)
+    );
+    assert_eq!(
+        result("call_host", r#"["kv.get", ["k"]]"#)["result"],
+        json!({"v": 1})
+    );
+    assert_eq!(result("config", r#"["greeting"]"#)["result"], "Hello");
+    assert_eq!(result("config", r#"["n"]"#)["result"], 12);
+    assert_eq!(
+        result("args_env", "null")["result"],
+        json!({"args": ["--everyone"], "env": {"LANG": "C"}})
+    );
+    let (_, body) = get(&agent, &server.url("/plugins"));
+    let granted = &parse(&body)[0]["capabilities"]["granted"];
+    for method in ["config.get", "echo", "kv.delete", "kv.get", "kv.set", "log"] {
+        assert!(
+            granted.as_array().unwrap().contains(&json!(method)),
+            "{method}: {granted}"
+        );
+    }
+    assert!(
+        !granted.as_array().unwrap().contains(&json!("time")),
+        "{granted}"
+    );
+}
+
+#[test]
+fn nothing_is_granted_unless_asked_and_a_bad_config_file_is_refused() {
+    let server = Server::start(&[]);
+    let agent = agent();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let (_, body) = post(
+        &agent,
+        &url,
+        &request("call_host", Some(r#"["echo", [1]]"#)),
+    );
+    assert_eq!(parse(&body)["error"]["code"], -32010, "{body}");
+    drop(server);
+
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[plugins.x]\ngrants = [\"echo\"]\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_wasplug"))
+        .arg("serve")
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(config.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("grants"), "{stderr}");
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
