@@ -42,8 +42,8 @@ server: calls in flight finish, then it exits with status 0.";
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     limits: LimitArgs,
-    /// The plugin directory: each `NAME.wasm` (or `NAME.wat`) in it is
-    /// served as the plugin NAME.
+    /// The plugin directory: each `NAME.wasm` in it is served as the
+    /// plugin NAME.
     dir: PathBuf,
     /// The address to listen on, HOST:PORT (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
@@ -76,7 +76,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
     runtime.block_on(async move {
         let registry = Registry::new();
         registry.on_event(plugins::log_event);
-        plugins::serve_dir(&registry, &args.dir, factory.clone())?;
+        plugins::serve_dir(&registry, &args.dir, &factory)?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -5,8 +5,14 @@ use super::config::{Config, Settings};
 use crate::{LogLevel, call, term::Stderr, text};
 use anyhow::Context as _;
 use serde::Serialize;
-use std::{path::Path, sync::Arc, time::UNIX_EPOCH};
-use wasplug_hdk::{Error, Grants, HttpPolicy, KvStore, Limits, Plugin, Registry, RegistryEvent};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::UNIX_EPOCH,
+};
+use wasplug_hdk::{
+    Grants, HttpPolicy, KvStore, Limits, Plugin, PluginBuilder, Registry, RegistryEvent,
+};
 
 /// Builds plugins: the same limits for all, each with its own settings.
 /// Cheap to clone.
@@ -35,13 +41,14 @@ impl Factory {
         }))
     }
 
-    /// Builds the plugin `name` from the file at `path`.
-    ///
-    /// # Errors
-    /// As [`wasplug_hdk::PluginBuilder::build`].
-    pub(crate) fn build(&self, name: &str, path: &Path) -> Result<Plugin, Error> {
+    /// The builder of the plugin in the file at `path`, named after the
+    /// file stem, with its settings.
+    pub(crate) fn builder(&self, path: &Path) -> PluginBuilder {
         let inner = &self.0;
-        let settings = inner.config.settings(name);
+        let name = path
+            .file_stem()
+            .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
+        let settings = inner.config.settings(&name);
         let show_logs = inner.level.shows_plugin_logs();
         Plugin::from_file(path)
             .name(name)
@@ -61,7 +68,6 @@ impl Factory {
                     );
                 }
             })
-            .build()
     }
 
     /// What a plugin with `settings` may call.
@@ -149,8 +155,8 @@ pub(crate) fn log_event(event: &RegistryEvent<'_>) {
     }
 }
 
-/// The plugin files of `dir`: `NAME.wasm` and `NAME.wat`.
-fn plugin_files(dir: &Path) -> anyhow::Result<Vec<(String, std::path::PathBuf)>> {
+/// The plugin files of `dir`: `NAME.wasm`.
+fn plugin_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?;
     let mut files = Vec::new();
@@ -158,11 +164,8 @@ fn plugin_files(dir: &Path) -> anyhow::Result<Vec<(String, std::path::PathBuf)>>
         let path = entry
             .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?
             .path();
-        let is_plugin = path
-            .extension()
-            .is_some_and(|ext| ext == "wasm" || ext == "wat");
-        if let (true, Some(stem)) = (is_plugin, path.file_stem()) {
-            files.push((stem.to_string_lossy().into_owned(), path));
+        if path.extension().is_some_and(|ext| ext == "wasm") {
+            files.push(path);
         }
     }
     files.sort();
@@ -174,11 +177,13 @@ fn plugin_files(dir: &Path) -> anyhow::Result<Vec<(String, std::path::PathBuf)>>
 ///
 /// # Errors
 /// When the directory cannot be read.
-pub(crate) fn serve_dir(registry: &Registry, dir: &Path, factory: Factory) -> anyhow::Result<()> {
-    for (name, path) in plugin_files(dir)? {
-        let factory = factory.clone();
+pub(crate) fn serve_dir(registry: &Registry, dir: &Path, factory: &Factory) -> anyhow::Result<()> {
+    for path in plugin_files(dir)? {
+        let name = path
+            .file_stem()
+            .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
         // A failure is an event, logged by `log_event`.
-        let _ = registry.load(&name, || factory.build(&name, &path));
+        let _ = registry.load(&name, || factory.builder(&path).build());
     }
     Ok(())
 }
