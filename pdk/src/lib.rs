@@ -162,6 +162,10 @@ pub struct Plugin {
     manifest: Option<&'static StaticManifest>,
     methods: Named<Method>,
     notifications: Named<Notifier>,
+    /// Set by the first [`Plugin::method_doc`], so that a plugin that
+    /// documents nothing carries no schema code.
+    #[cfg(feature = "schema")]
+    describe: Option<schema::DescribeAll>,
 }
 
 impl core::fmt::Debug for Plugin {
@@ -185,6 +189,8 @@ impl Plugin {
             manifest: None,
             methods: Named::new(),
             notifications: Named::new(),
+            #[cfg(feature = "schema")]
+            describe: None,
         }
     }
 
@@ -286,6 +292,7 @@ impl Plugin {
                 doc: Some(schema::MethodDoc::new::<P, R>(doc.into())),
             },
         );
+        self.describe = Some(schema::describe);
         self
     }
 
@@ -316,14 +323,14 @@ impl Plugin {
         );
         doc.info.description = self.manifest.and_then(|m| m.description).map(str::to_owned);
         #[cfg(feature = "schema")]
-        {
-            let mut describer = schema::Describer::new();
-            for (method, (_, entry)) in doc.methods.iter_mut().zip(&self.methods.entries) {
-                if let Some(method_doc) = &entry.doc {
-                    describer.describe(method, method_doc);
-                }
-            }
-            doc.components = describer.components();
+        if let Some(describe) = self.describe {
+            let docs: Vec<_> = self
+                .methods
+                .entries
+                .iter()
+                .map(|(_, m)| m.doc.as_ref())
+                .collect();
+            describe(&mut doc, &docs);
         }
         doc
     }
@@ -335,6 +342,7 @@ impl Plugin {
             match event {
                 Ok(Event::Request { id, method, params }) => {
                     if method == DISCOVER_METHOD {
+                        #[cfg(debug_assertions)]
                         if let Err(mismatch @ ManifestMismatch::Methods { .. }) =
                             self.check_manifest()
                         {

@@ -5,11 +5,11 @@
 //! itself, so registration stores only a function pointer per method; the
 //! schemas are built when `rpc.discover` is answered.
 
-use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
+use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use wasplug_protocol::{
-    COMPONENTS_SCHEMAS_REF, Components, ContentDescriptor, DiscoverMethod, ParamStructure,
+    COMPONENTS_SCHEMAS_REF, Components, ContentDescriptor, Discover, DiscoverMethod, ParamStructure,
 };
 
 /// What [`Plugin::method_doc`](crate::Plugin::method_doc) says about a
@@ -64,39 +64,50 @@ impl From<String> for Doc {
     }
 }
 
-/// The schemas of a method's params and result.
-type Describe = fn(&mut SchemaGenerator) -> (Value, Value);
+/// Builds one type's schema (`SchemaGenerator::subschema_for::<T>`: one
+/// function per type, shared by every method using it).
+type SchemaFor = fn(&mut SchemaGenerator) -> Schema;
 
 /// A documented method: its [`Doc`] and how to get its schemas.
 pub(crate) struct MethodDoc {
     doc: Doc,
-    describe: Describe,
+    params: SchemaFor,
+    result: SchemaFor,
 }
 
 impl MethodDoc {
     pub(crate) fn new<P: JsonSchema, R: JsonSchema>(doc: Doc) -> Self {
         Self {
             doc,
-            describe: describe::<P, R>,
+            params: SchemaGenerator::subschema_for::<P>,
+            result: SchemaGenerator::subschema_for::<R>,
         }
     }
 }
 
-fn describe<P: JsonSchema, R: JsonSchema>(generator: &mut SchemaGenerator) -> (Value, Value) {
-    (
-        generator.subschema_for::<P>().to_value(),
-        generator.subschema_for::<R>().to_value(),
-    )
+/// Describes the methods of `doc` that have a [`MethodDoc`] (`docs` is in
+/// the same order as `doc.methods`, which may go on with `rpc.discover`).
+pub(crate) type DescribeAll = fn(&mut Discover, &[Option<&MethodDoc>]);
+
+/// The [`DescribeAll`] of the kit.
+pub(crate) fn describe(doc: &mut Discover, docs: &[Option<&MethodDoc>]) {
+    let mut describer = Describer::new();
+    for (method, method_doc) in doc.methods.iter_mut().zip(docs) {
+        if let Some(method_doc) = method_doc {
+            describer.describe(method, method_doc);
+        }
+    }
+    doc.components = describer.components();
 }
 
 /// Builds the schemas of the documented methods in one generator, whose
 /// named schemas become the document's `components`.
-pub(crate) struct Describer {
+struct Describer {
     generator: SchemaGenerator,
 }
 
 impl Describer {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         // The schemas say what a method accepts (serde's deserialize view);
         // those of results come from the same generator, so that each named
         // type has one schema in `components`.
@@ -110,8 +121,9 @@ impl Describer {
     }
 
     /// Fills in `method`'s description, params and result.
-    pub(crate) fn describe(&mut self, method: &mut DiscoverMethod, doc: &MethodDoc) {
-        let (params, result) = (doc.describe)(&mut self.generator);
+    fn describe(&mut self, method: &mut DiscoverMethod, doc: &MethodDoc) {
+        let params = (doc.params)(&mut self.generator).into();
+        let result = (doc.result)(&mut self.generator).into();
         let (structure, params) = descriptors(params, self.generator.definitions(), doc.doc.params);
         method.description = Some(doc.doc.description.clone().into_owned());
         method.param_structure = structure;
@@ -125,7 +137,7 @@ impl Describer {
     }
 
     /// The named schemas the described methods refer to.
-    pub(crate) fn components(mut self) -> Option<Components> {
+    fn components(mut self) -> Option<Components> {
         let schemas = self.generator.take_definitions(true);
         (!schemas.is_empty()).then_some(Components { schemas })
     }
