@@ -85,6 +85,31 @@ pub enum ErrorKind {
         /// What was wrong.
         reason: String,
     },
+    // --- The plugin's manifest ---
+    /// The plugin's manifest is malformed: its `wasplug_manifest` custom
+    /// section, its sidecar file, or the one given to
+    /// [`PluginBuilder::manifest`](crate::PluginBuilder::manifest).
+    #[error("the plugin's manifest ({origin}) is malformed: {source}")]
+    BadManifest {
+        /// Where it was read from (the sidecar's path).
+        origin: crate::ManifestSource,
+        /// What is wrong with it.
+        source: wasplug_protocol::ManifestError,
+    },
+    /// Both `name.json` and `name.toml` sit beside the plugin's module: it
+    /// is not clear which is its manifest.
+    #[error(
+        "the plugin has two sidecar manifests, {} and {}: keep one",
+        .json.display(),
+        .toml.display()
+    )]
+    AmbiguousManifest {
+        /// The JSON sidecar.
+        json: std::path::PathBuf,
+        /// The TOML sidecar.
+        toml: std::path::PathBuf,
+    },
+    // --- end of the manifest's ---
     /// Reading the plugin file failed.
     #[error("cannot read plugin file {path}: {source}")]
     Io {
@@ -232,6 +257,8 @@ impl ErrorKind {
             Self::MissingExport { .. } => "MissingExport",
             Self::IncompatibleProtocol { .. } => "IncompatibleProtocol",
             Self::BadVersionSection { .. } => "BadVersionSection",
+            Self::BadManifest { .. } => "BadManifest",
+            Self::AmbiguousManifest { .. } => "AmbiguousManifest",
             Self::Io { .. } => "Io",
             Self::Json { .. } => "Json",
             Self::InvalidParams { .. } => "InvalidParams",

@@ -3,12 +3,13 @@
 use crate::{
     Error, ErrorKind, HostMethods, Limits, call, exact,
     host::Router,
+    manifest::{self, ManifestSource},
     platform::{MaybeSend, MaybeSync},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use std::{future::Future, path::PathBuf, sync::Arc};
 use wasmi::{ExternType, Module};
-use wasplug_protocol::RawValue;
+use wasplug_protocol::{Manifest, RawValue};
 use wasplug_wasi::{ModuleError, Program};
 
 /// The wasmi engine plugins are compiled by and run in.
@@ -64,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) router: Arc<dyn Router>,
     pub(crate) logger: Logger,
     pub(crate) protocol: Option<u32>,
+    pub(crate) manifest: Manifest,
+    pub(crate) manifest_source: ManifestSource,
 }
 
 /// A compiled plugin: call its methods.
@@ -101,6 +104,7 @@ impl core::fmt::Debug for Plugin {
             .field("name", &self.shared.name)
             .field("limits", &self.shared.limits)
             .field("protocol", &self.shared.protocol)
+            .field("manifest_source", &self.shared.manifest_source)
             .finish_non_exhaustive()
     }
 }
@@ -127,9 +131,22 @@ impl Plugin {
         &self.shared.limits
     }
 
-    /// The protocol version the plugin recorded, if it recorded one.
+    /// The protocol version the plugin recorded (in its manifest, or the
+    /// older `wasplug_protocol` section), if it recorded one.
     pub fn protocol_version(&self) -> Option<u32> {
         self.shared.protocol
+    }
+
+    /// The plugin's manifest: what it says it is, offers and asks for, read
+    /// when it loaded ([`PluginBuilder::build`] says from where). Always
+    /// there: made up from the plugin's name when the module records none.
+    pub fn manifest(&self) -> &Manifest {
+        &self.shared.manifest
+    }
+
+    /// Where [`Plugin::manifest`] came from.
+    pub fn manifest_source(&self) -> &ManifestSource {
+        &self.shared.manifest_source
     }
 
     /// Calls `method` with JSON `params` (an array, an object, or `null` for
@@ -258,6 +275,7 @@ pub struct PluginBuilder {
     limits: Limits,
     router: Arc<dyn Router>,
     logger: Logger,
+    manifest: Option<Manifest>,
 }
 
 impl core::fmt::Debug for PluginBuilder {
@@ -265,6 +283,7 @@ impl core::fmt::Debug for PluginBuilder {
         f.debug_struct("PluginBuilder")
             .field("name", &self.name)
             .field("limits", &self.limits)
+            .field("manifest", &self.manifest)
             .finish_non_exhaustive()
     }
 }
@@ -278,6 +297,7 @@ impl PluginBuilder {
             limits: Limits::default(),
             router: Arc::new(HostMethods::default()),
             logger: Arc::new(crate::log::default_logger),
+            manifest: None,
         }
     }
 
@@ -321,14 +341,30 @@ impl PluginBuilder {
         self
     }
 
-    /// Compiles and checks the module.
+    /// The plugin's manifest, in place of the one it records (which is then
+    /// not read). Default: read when the plugin is built
+    /// ([`PluginBuilder::build`]).
+    pub fn manifest(mut self, manifest: Manifest) -> Self {
+        self.manifest = Some(manifest);
+        self
+    }
+
+    /// Compiles and checks the module, and reads its manifest
+    /// ([`Plugin::manifest`]): the one given to [`PluginBuilder::manifest`];
+    /// else the module's `wasplug_manifest` custom section; else, for
+    /// [`Plugin::from_file`] on a native host, a sidecar file beside the
+    /// module (`name.json` or `name.toml` for `name.wasm`); else one made up
+    /// from the plugin's name ([`crate::read_manifest`]).
     ///
     /// # Errors
     /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::InvalidModule`]
     /// when it is not wasm (or WAT); [`ErrorKind::RefusedImports`] naming every
     /// import outside `wasi_snapshot_preview1`; [`ErrorKind::MissingExport`] when
-    /// `_start` or `memory` is missing; [`ErrorKind::IncompatibleProtocol`] when the
-    /// plugin recorded another protocol version.
+    /// `_start` or `memory` is missing; [`ErrorKind::BadManifest`],
+    /// [`ErrorKind::AmbiguousManifest`] or [`ErrorKind::BadVersionSection`]
+    /// when what it records is malformed; [`ErrorKind::IncompatibleProtocol`]
+    /// when the plugin (its manifest or its `wasplug_protocol` section)
+    /// speaks another protocol version.
     // In a browser, host methods need not be `Send`, so neither is `Shared`;
     // an `Arc` still keeps `Plugin` one type on every platform.
     #[cfg_attr(
@@ -336,8 +372,8 @@ impl PluginBuilder {
         allow(clippy::arc_with_non_send_sync)
     )]
     pub fn build(self) -> Result<Plugin, Error> {
-        let (bytes, default_name) = match self.source {
-            Source::Bytes(bytes) => (bytes, "plugin".to_owned()),
+        let (bytes, default_name, path) = match self.source {
+            Source::Bytes(bytes) => (bytes, "plugin".to_owned(), None),
             Source::File(path) => {
                 let bytes = std::fs::read(&path).map_err(|source| ErrorKind::Io {
                     path: path.display().to_string(),
@@ -346,9 +382,10 @@ impl PluginBuilder {
                 let stem = path
                     .file_stem()
                     .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
-                (bytes, stem)
+                (bytes, stem, Some(path))
             }
         };
+        let name = self.name.unwrap_or(default_name);
         let engine = self.engine.unwrap_or_default().inner;
         let program = Program::new(&engine, &bytes).map_err(|error| match error {
             ModuleError::Invalid { reason } => ErrorKind::InvalidModule { reason },
@@ -363,15 +400,18 @@ impl PluginBuilder {
         })?;
         let module = program.module();
         check_memory(module)?;
-        let protocol = protocol_version(module)?;
+        let (manifest, manifest_source) = load_manifest(module, self.manifest, path, &name)?;
+        let protocol = (manifest_source != ManifestSource::None).then_some(manifest.protocol);
         Ok(Plugin {
             shared: Arc::new(Shared {
-                name: self.name.unwrap_or(default_name).into(),
+                name: name.into(),
                 program,
                 limits: self.limits,
                 router: self.router,
                 logger: self.logger,
                 protocol,
+                manifest,
+                manifest_source,
             }),
         })
     }
@@ -392,25 +432,41 @@ fn check_memory(module: &Module) -> Result<(), ErrorKind> {
     }
 }
 
-fn protocol_version(module: &Module) -> Result<Option<u32>, ErrorKind> {
-    let Some(section) = module
-        .custom_sections()
-        .find(|s| s.name() == wasplug_protocol::VERSION_SECTION)
-    else {
-        return Ok(None);
-    };
-    let version = wasplug_protocol::decode_version_section(section.data()).map_err(|e| {
-        ErrorKind::BadVersionSection {
-            reason: e.to_string(),
+/// The plugin's manifest (given, or read as [`crate::read_manifest`]
+/// says), its protocol version and that of its `wasplug_protocol` section
+/// checked.
+fn load_manifest(
+    module: &Module,
+    given: Option<Manifest>,
+    path: Option<PathBuf>,
+    name: &str,
+) -> Result<(Manifest, ManifestSource), ErrorKind> {
+    let sections = || module.custom_sections().map(|s| (s.name(), s.data()));
+    let (manifest, source) = match given {
+        Some(manifest) => {
+            manifest
+                .validate()
+                .map_err(|source| ErrorKind::BadManifest {
+                    origin: ManifestSource::Builder,
+                    source,
+                })?;
+            (manifest, ManifestSource::Builder)
         }
-    })?;
-    match wasplug_protocol::check_compatible(version) {
-        Ok(()) => Ok(Some(version)),
-        Err(_) => Err(ErrorKind::IncompatibleProtocol {
-            plugin: version,
-            host: wasplug_protocol::PROTOCOL_VERSION,
-        }),
+        None => manifest::read_manifest(sections(), path.as_deref(), name)?,
+    };
+    let legacy = sections()
+        .find(|(section, _)| *section == wasplug_protocol::VERSION_SECTION)
+        .map(|(_, data)| manifest::legacy_version(data))
+        .transpose()?;
+    for version in legacy.into_iter().chain([manifest.protocol]) {
+        wasplug_protocol::check_compatible(version).map_err(|_| {
+            ErrorKind::IncompatibleProtocol {
+                plugin: version,
+                host: wasplug_protocol::PROTOCOL_VERSION,
+            }
+        })?;
     }
+    Ok((manifest, source))
 }
 
 #[cfg(all(test, not(all(target_arch = "wasm32", target_os = "unknown"))))]
