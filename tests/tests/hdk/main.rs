@@ -4,10 +4,12 @@
 mod bounds;
 mod cancel;
 mod concurrency;
+mod discovery;
 mod errors;
 mod fuzz_props;
 mod host_calls;
 mod hostile;
 mod logging;
+mod manifest;
 mod methods;
 mod numbers;
