@@ -7,6 +7,9 @@ use tempfile::TempDir;
 use wasplug_hdk::{ErrorKind, Manifest, ManifestError, ManifestSource, Plugin, read_manifest};
 use wasplug_tests::host::test_plugin;
 
+/// Whether an error is the one a case expects.
+type Expected = fn(&ManifestError) -> bool;
+
 /// A plugin module with no custom section at all.
 const BARE: &str = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
 
@@ -140,7 +143,7 @@ fn two_sidecars_are_an_error() {
 
 #[test]
 fn a_malformed_sidecar_is_a_load_error_naming_the_file() {
-    let cases: [(&str, &str, fn(&ManifestError) -> bool); 6] = [
+    let cases: [(&str, &str, Expected); 6] = [
         ("p.json", "{\"name\":\"p\",", |e| {
             matches!(e, ManifestError::Syntax { .. })
         }),
@@ -238,7 +241,7 @@ fn a_malformed_section_is_a_load_error() {
     for (json, expected) in [
         (
             "{\"name\":\"p\"",
-            (|e| matches!(e, ManifestError::Syntax { .. })) as fn(&ManifestError) -> bool,
+            (|e| matches!(e, ManifestError::Syntax { .. })) as Expected,
         ),
         (r#"{"name":"p","protocol":1}{}"#, |e| {
             matches!(e, ManifestError::Syntax { .. })
