@@ -144,9 +144,10 @@ impl Describer {
 }
 
 /// The params' descriptors, as the params are sent: none for `()`; one per
-/// field of a struct (by name); one per element of a tuple (by position);
-/// else one, by position (a one-element array also deserializes into its
-/// element, so `[x]` reaches a handler taking `x`).
+/// field of a struct (by name); one per element of a tuple (by position,
+/// each required); else one, by position (a one-element array also
+/// deserializes into its element, so `[x]` reaches a handler taking `x`),
+/// required unless it may be `null` (no params are `null`).
 fn descriptors(
     schema: Value,
     definitions: &Map<String, Value>,
@@ -174,21 +175,26 @@ fn descriptors(
             .collect();
         return (Some(ParamStructure::ByName), params);
     }
-    let positional = |at: usize, schema: Value| ContentDescriptor {
+    let positional = |at: usize, schema: Value, required: bool| ContentDescriptor {
         name: names
             .get(at)
             .map_or_else(|| format!("arg{at}"), |name| (*name).to_owned()),
         description: description(resolve(&schema, definitions)),
-        required: !accepts_null(resolve(&schema, definitions)),
+        required,
         schema,
     };
     let params = match resolved.get("prefixItems").and_then(Value::as_array) {
+        // A tuple takes every element, `null` for an `Option` one.
         Some(items) => items
             .iter()
             .enumerate()
-            .map(|(at, item)| positional(at, item.clone()))
+            .map(|(at, item)| positional(at, item.clone(), true))
             .collect(),
-        None => vec![positional(0, schema)],
+        // One param, which may be left out when it may be `null`.
+        None => {
+            let required = !accepts_null(resolved);
+            vec![positional(0, schema, required)]
+        }
     };
     (Some(ParamStructure::ByPosition), params)
 }
@@ -299,9 +305,13 @@ mod tests {
         );
         let names: Vec<_> = m.params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["method", "arg1", "arg2"]);
-        let required: Vec<_> = m.params.iter().map(|p| p.required).collect();
-        assert_eq!(required, [true, false, false]);
+        // A tuple needs every element.
+        assert!(m.params.iter().all(|p| p.required));
         assert_eq!(m.params[1].schema, json!(true));
         assert_eq!(m.result.unwrap().schema["type"], "null");
+        // A lone optional param may be left out.
+        let (m, _) = method::<Option<u64>, ()>("Maybe");
+        assert_eq!(m.params[0].name, "arg0");
+        assert!(!m.params[0].required);
     }
 }

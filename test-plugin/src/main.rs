@@ -63,7 +63,8 @@ fn plugin() -> Plugin {
         // Raw params come back verbatim: every JSON number exact.
         .method_doc(
             "echo",
-            "Answers its params exactly as they were sent, every number unchanged",
+            Doc::new("Answers its params exactly as they were sent, every number unchanged")
+                .params(&["value"]),
             |params: Box<RawValue>| async move { Ok(params) },
         )
         .method_doc(
