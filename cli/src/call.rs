@@ -15,7 +15,7 @@ use std::{
     path::{Path, PathBuf},
     process::ExitCode,
 };
-use wasplug_hdk::{ErrorKind, HostMethods, Limits, Plugin, RawValue};
+use wasplug_hdk::{ErrorKind, Grants, HostMethods, HttpPolicy, KvStore, Limits, Plugin, RawValue};
 use wasplug_protocol::{DISCOVER_METHOD, Discover};
 
 /// What `wasplug call --help` adds after the options.
@@ -69,11 +69,95 @@ impl LimitArgs {
     }
 }
 
+/// What a plugin is given: host stand-ins, built-in capabilities, its
+/// configuration, arguments and environment.
+#[derive(Args, Debug, Default)]
+pub(crate) struct GiveArgs {
+    /// Stand in host method NAME: it answers JSON, whatever its params
+    /// (repeatable). Example: --host user_name='"Ana"'.
+    #[arg(long = "host", value_name = "NAME=JSON")]
+    hosts: Vec<String>,
+    /// Stand-ins from a file: a JSON object of host method name to answer.
+    #[arg(long = "hosts", value_name = "FILE")]
+    hosts_file: Option<PathBuf>,
+    /// A configuration entry the plugin reads with `config.get` (repeatable).
+    /// Example: --config greeting='"hi"'.
+    #[arg(long = "config", value_name = "KEY=JSON")]
+    config: Vec<String>,
+    /// An argument for the plugin, after its name (repeatable).
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// An environment variable for the plugin (repeatable); the plugin sees
+    /// no other.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Grant `http.fetch` for HOST (`host` for any port, or `host:port`;
+    /// repeatable).
+    #[arg(long = "allow-http", value_name = "HOST")]
+    allow_http: Vec<String>,
+    /// Grant `kv.get`, `kv.set` and `kv.delete`, on a store in memory that
+    /// lasts for this call.
+    #[arg(long)]
+    kv: bool,
+}
+
+impl GiveArgs {
+    /// The plugin's configuration, from `--config KEY=JSON`.
+    fn config(&self) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+        let mut config = serde_json::Map::new();
+        for entry in &self.config {
+            let (key, json) = entry
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--config {entry}: expected KEY=JSON"))?;
+            let value = serde_json::from_str(json).with_context(|| {
+                format!(
+                    "--config {key}: the value is not valid JSON (a string needs its quotes, \
+                     quoted for your shell: --config {key}='\"text\"')"
+                )
+            })?;
+            config.insert(key.to_owned(), value);
+        }
+        Ok(config)
+    }
+
+    /// The plugin's environment, from `--env KEY=VALUE`.
+    fn env(&self) -> anyhow::Result<Vec<(String, String)>> {
+        self.env
+            .iter()
+            .map(|entry| match entry.split_once('=') {
+                Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+                _ => Err(anyhow!("--env {entry}: expected KEY=VALUE")),
+            })
+            .collect()
+    }
+
+    /// The host methods (built-ins and stand-ins) and what is granted:
+    /// both, plus `http.fetch` and `kv.*` when their flags ask.
+    fn host(
+        &self,
+        stderr: &Stderr,
+        level: LogLevel,
+    ) -> anyhow::Result<(HostMethods<Builtin>, Grants)> {
+        let stand_ins = host::stand_ins(&self.hosts, self.hosts_file.as_deref())?;
+        let mut grants = Grants::methods(host::BUILTIN).with_methods(stand_ins.keys().cloned());
+        if !self.allow_http.is_empty() {
+            grants = grants.with_http(HttpPolicy::allow(&self.allow_http));
+        }
+        if self.kv {
+            grants = grants.with_kv(KvStore::memory());
+        }
+        let methods = host::with_stand_ins(host_methods(stderr, level), stand_ins);
+        Ok((methods, grants))
+    }
+}
+
 /// `wasplug call`.
 #[derive(Args, Debug)]
 pub(crate) struct CallArgs {
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    give: GiveArgs,
     /// The plugin: a wasm32-wasip1 module (.wasm, or WebAssembly text .wat).
     plugin: PathBuf,
     /// The method to call.
@@ -170,7 +254,13 @@ struct Loaded {
     logs_shown: bool,
 }
 
-fn load(path: &Path, limits: &LimitArgs, level: LogLevel, method: &str) -> anyhow::Result<Loaded> {
+fn load(
+    path: &Path,
+    limits: &LimitArgs,
+    give: &GiveArgs,
+    level: LogLevel,
+    method: &str,
+) -> anyhow::Result<Loaded> {
     let shown_name = path.display().to_string();
     let bytes = std::fs::read(path).with_context(|| {
         format!("cannot read the plugin {shown_name} (PLUGIN must be a .wasm or .wat file)")
@@ -180,10 +270,15 @@ fn load(path: &Path, limits: &LimitArgs, level: LogLevel, method: &str) -> anyho
         |stem| stem.to_string_lossy().into_owned(),
     );
     let stderr = Stderr::default();
+    let (methods, grants) = give.host(&stderr, level)?;
     let plugin = Plugin::builder(&bytes)
         .name(name)
         .limits(limits.limits())
-        .host_methods(host_methods(&stderr, level))
+        .host_methods(methods)
+        .grants(grants)
+        .config(give.config()?)
+        .args(give.args.iter().cloned())
+        .env(give.env()?)
         .logger(logger(&stderr, level))
         .build()
         .map_err(|error| match error.kind() {
@@ -230,7 +325,7 @@ impl Loaded {
 /// `wasplug call`: prints the result as one line of JSON (or indented).
 pub(crate) fn call(args: CallArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     let params = parse_params(read_params(args.params)?.as_deref())?;
-    let loaded = load(&args.plugin, &args.limits, level, &args.method)?;
+    let loaded = load(&args.plugin, &args.limits, &args.give, level, &args.method)?;
     let result = loaded.call(&args.method, params)?;
     let layout = if args.pretty {
         Layout::Indented
@@ -244,7 +339,8 @@ pub(crate) fn call(args: CallArgs, level: LogLevel) -> anyhow::Result<ExitCode> 
 /// `wasplug methods`: the plugin's name, version, protocol and methods, each
 /// documented method with its description and params and result types.
 pub(crate) fn methods(args: MethodsArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
-    let loaded = load(&args.plugin, &args.limits, level, DISCOVER_METHOD)?;
+    let give = GiveArgs::default();
+    let loaded = load(&args.plugin, &args.limits, &give, level, DISCOVER_METHOD)?;
     let answer = loaded.call(DISCOVER_METHOD, None)?;
     if args.json {
         term::print_json(answer.get(), Layout::OneLine)?;

@@ -12,7 +12,7 @@ use std::{
     process::ExitCode,
     time::{Duration, Instant},
 };
-use wasplug_hdk::{Error, ErrorKind, Plugin};
+use wasplug_hdk::{Error, ErrorKind, Grants, Plugin};
 
 /// The test plugin (`test-plugin/`), built for wasm32-wasip1 by `build.rs`.
 const TEST_PLUGIN: &[u8] = include_bytes!(env!("WASPLUG_TEST_PLUGIN"));
@@ -121,6 +121,7 @@ pub(crate) fn demo(_: &DemoArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     let plugin = Plugin::builder(TEST_PLUGIN)
         .name("test-plugin")
         .host_methods(host_methods(&stderr, level))
+        .grants(Grants::methods(crate::host::BUILTIN))
         .logger(logger(&stderr, level))
         .build()?;
     term::print(&format!(

@@ -3,6 +3,7 @@
 
 mod cli {
     mod call;
+    mod call_host;
     mod demo;
     mod inspect;
     mod methods;

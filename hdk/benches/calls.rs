@@ -9,7 +9,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
 use serde_json::{Value, json};
 use std::hint::black_box;
-use wasplug_hdk::{Engine, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{Engine, Grants, HostContext, HostMethods, Limits, Plugin};
 
 #[path = "../../test-plugin/src/sieve.rs"]
 mod sieve;
@@ -29,6 +29,7 @@ fn test_plugin(engine: &Engine, bytes: &[u8]) -> Plugin {
         .engine(engine)
         .limits(Limits::default().with_host_calls(128))
         .host_methods(host)
+        .grants(Grants::methods(["echo"]))
         .build()
         .expect("the test plugin loads")
 }

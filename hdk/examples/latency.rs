@@ -15,7 +15,7 @@ use std::{
     task::{Context, Poll},
     time::{Duration, Instant},
 };
-use wasplug_hdk::{Engine, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{Engine, Grants, HostContext, HostMethods, Limits, Plugin};
 
 /// Wraps a future and records how long each of its polls took.
 struct Timed<F> {
@@ -83,6 +83,7 @@ fn main() {
         .engine(&engine)
         .limits(Limits::default().with_host_calls(256))
         .host_methods(slow)
+        .grants(Grants::methods(["echo", "slow"]))
         .build()
         .expect("the test plugin loads");
     // Warm up: with lazy translation each function is compiled on its first

@@ -28,7 +28,7 @@ use std::{
     task::{Context, Poll},
     time::{Duration, Instant},
 };
-use wasplug_hdk::{HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{Grants, HostContext, HostMethods, Limits, Plugin};
 
 const USAGE: &str = "usage: load [--calls N (default 10000)] [--concurrency N (default 2000)]";
 
@@ -208,6 +208,7 @@ fn main() -> ExitCode {
         );
     let plugin = match Plugin::from_file(wasplug_tests::guests::TEST_PLUGIN)
         .host_methods(methods)
+        .grants(Grants::all())
         .build()
     {
         Ok(plugin) => plugin,

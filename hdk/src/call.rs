@@ -154,8 +154,11 @@ impl Call {
             .map_err(|e| ErrorKind::Engine {
                 reason: format!("cannot build the request: {e}"),
             })?;
-        let wasi = WasiCtx::builder()
-            .arg(&*shared.name)
+        let mut wasi = WasiCtx::builder().arg(&*shared.name).args(&shared.args);
+        for (key, value) in &shared.env {
+            wasi = wasi.env(key, value);
+        }
+        let wasi = wasi
             .stdin(line.as_bytes())
             .stdout_capacity(PIPE_CAPACITY)
             .stderr_capacity(PIPE_CAPACITY)

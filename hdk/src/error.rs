@@ -110,6 +110,30 @@ pub enum ErrorKind {
         toml: std::path::PathBuf,
     },
     // --- end of the manifest's ---
+    /// The plugin requests host methods (capabilities, in its manifest) it
+    /// is not granted, and its [`crate::Grants`] refuse such a plugin
+    /// ([`crate::Grants::refuse_ungranted`]).
+    #[error("the plugin requests host methods it is not granted: {}", .capabilities.join(", "))]
+    UngrantedCapabilities {
+        /// Each requested host method that is not granted, sorted.
+        capabilities: Vec<String>,
+    },
+    /// An argument or environment variable cannot be passed to the plugin.
+    #[error("cannot pass `{entry}` to the plugin: {reason}")]
+    InvalidArgsOrEnv {
+        /// The argument, or the variable's name (cut to about 200 bytes).
+        entry: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A key-value store file cannot be opened.
+    #[error("cannot open the key-value store {path}: {reason}")]
+    KvStore {
+        /// The file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
     /// Reading the plugin file failed.
     #[error("cannot read plugin file {path}: {source}")]
     Io {
@@ -234,6 +258,12 @@ pub enum ErrorKind {
         /// What wasmi said.
         reason: String,
     },
+    /// A [`crate::Registry`] holds no plugin of that name.
+    #[error("no plugin named `{name}` is loaded")]
+    UnknownPlugin {
+        /// The name asked for.
+        name: String,
+    },
     /// A waiting call could not arm its timer: natively, the OS refused to
     /// start the one timer thread all calls share (at its thread limit, say).
     #[error("cannot arm a timer for the call: {source}")]
@@ -259,6 +289,9 @@ impl ErrorKind {
             Self::BadVersionSection { .. } => "BadVersionSection",
             Self::BadManifest { .. } => "BadManifest",
             Self::AmbiguousManifest { .. } => "AmbiguousManifest",
+            Self::UngrantedCapabilities { .. } => "UngrantedCapabilities",
+            Self::InvalidArgsOrEnv { .. } => "InvalidArgsOrEnv",
+            Self::KvStore { .. } => "KvStore",
             Self::Io { .. } => "Io",
             Self::Json { .. } => "Json",
             Self::InvalidParams { .. } => "InvalidParams",
@@ -277,6 +310,7 @@ impl ErrorKind {
             Self::InputLimit { .. } => "InputLimit",
             Self::Engine { .. } => "Engine",
             Self::Timer { .. } => "Timer",
+            Self::UnknownPlugin { .. } => "UnknownPlugin",
         }
     }
 
@@ -337,6 +371,12 @@ impl Error {
     /// Adds the plugin's name.
     pub(crate) fn in_plugin(mut self, plugin: &Arc<str>) -> Self {
         self.0.plugin = Some(Arc::clone(plugin));
+        self
+    }
+
+    /// Adds the method.
+    pub(crate) fn in_method(mut self, method: &str) -> Self {
+        self.0.method = Some(method.into());
         self
     }
 

@@ -1,6 +1,11 @@
 //! Host methods: what a plugin may call on the host.
 
-use crate::platform::{BoxFuture, MaybeSend, MaybeSync};
+use crate::{
+    ErrorKind,
+    capabilities::{self, Builtins, CONFIG_GET},
+    grants::{Granted, Grants},
+    platform::{BoxFuture, MaybeSend, MaybeSync},
+};
 use serde::{
     Serialize,
     de::{DeserializeOwned, IgnoredAny},
@@ -10,7 +15,11 @@ use wasplug_protocol::{ErrorObjectOwned, RawValue, RpcError, parse_params};
 
 /// What a host method knows about its caller.
 ///
-/// Cheap to clone: the plugin's name and the embedder's shared state.
+/// Cheap to clone: the calling plugin's name ([`HostContext::plugin`], as
+/// given to [`PluginBuilder::name`](crate::PluginBuilder::name)) and the
+/// embedder's shared state. One [`HostMethods`] may serve many plugins, each
+/// with its own [`Grants`]; the context says which one calls, so a handler
+/// can answer each in its own way (or keep per-plugin data).
 #[derive(Debug)]
 pub struct HostContext<S> {
     plugin: Arc<str>,
@@ -60,7 +69,9 @@ type NotifyFn<S> = dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<()
 /// and code, message and data reach the plugin unchanged.
 ///
 /// The plugin calling a method the host does not have gets `-32601` "host
-/// method not found"; params that do not deserialize answer `-32602`, and
+/// method not found"; calling one the plugin was not granted
+/// ([`PluginBuilder::grants`](crate::PluginBuilder::grants)) gets `-32010`
+/// "host method not permitted"; params that do not deserialize answer `-32602`, and
 /// so do params holding an integer beyond 64 bits, which `P` would receive
 /// rounded — unless `P` is `Box<RawValue>` or `Option<Box<RawValue>>`, which
 /// take the params verbatim (or `serde::de::IgnoredAny`).
@@ -175,6 +186,11 @@ impl<S: Send + Sync + 'static> HostMethods<S> {
     pub fn has_method(&self, name: &str) -> bool {
         self.methods.contains_key(name)
     }
+
+    /// Whether a notification handler of that name is registered.
+    pub fn has_notification(&self, name: &str) -> bool {
+        self.notifications.contains_key(name)
+    }
 }
 
 /// Deserializes params as [`parse_params`] does, and refuses (`-32602`)
@@ -208,6 +224,10 @@ fn takes_params_verbatim<P: 'static>() -> bool {
 
 /// A type-erased router, as a [`crate::Plugin`] keeps it.
 pub(crate) trait Router: MaybeSend + MaybeSync {
+    fn has_method(&self, method: &str) -> bool;
+    fn has_notification(&self, method: &str) -> bool;
+    /// The methods and notifications, each name once.
+    fn names(&self) -> Vec<String>;
     fn call(
         &self,
         plugin: &Arc<str>,
@@ -223,6 +243,26 @@ pub(crate) trait Router: MaybeSend + MaybeSync {
 }
 
 impl<S: Send + Sync + 'static> Router for HostMethods<S> {
+    fn has_method(&self, method: &str) -> bool {
+        self.methods.contains_key(method)
+    }
+
+    fn has_notification(&self, method: &str) -> bool {
+        self.notifications.contains_key(method)
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .methods
+            .keys()
+            .chain(self.notifications.keys())
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     fn call(
         &self,
         plugin: &Arc<str>,
@@ -257,6 +297,158 @@ impl<S: Send + Sync + 'static> Router for HostMethods<S> {
             state: Arc::clone(&self.state),
         };
         Some(handler(ctx, params))
+    }
+}
+
+/// How a call to one host method is answered.
+enum Access {
+    /// By the embedder's handler.
+    Router,
+    /// By a built-in (`config.get`, a granted capability).
+    Builtin,
+    /// The host has it, the plugin may not call it: `-32010`.
+    Denied,
+    /// The host has no such method: `-32601`.
+    Missing,
+}
+
+/// The one place grants are enforced: every host call and notification of a
+/// plugin goes through its gate, to the embedder's router or a built-in.
+///
+/// The embedder's method wins over a built-in capability of the same name
+/// (then it is granted by name, as any other); `config.get` is always the
+/// built-in.
+pub(crate) struct Gate {
+    router: Arc<dyn Router>,
+    granted: Granted,
+    builtins: Builtins,
+}
+
+impl Gate {
+    /// The gate of one plugin, given what its manifest requests.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UngrantedCapabilities`] when the grants refuse a plugin
+    /// that requests more than it is granted, and it does.
+    pub(crate) fn new(
+        router: Arc<dyn Router>,
+        grants: Grants,
+        config: serde_json::Map<String, serde_json::Value>,
+        requested: &[String],
+    ) -> Result<Self, ErrorKind> {
+        let (granted, http, kv) = grants.resolve(requested);
+        let gate = Self {
+            router,
+            granted,
+            builtins: Builtins {
+                config: Arc::new(config),
+                http,
+                kv,
+            },
+        };
+        if gate.granted.refuse_ungranted {
+            let mut missing: Vec<String> = requested
+                .iter()
+                .filter(|name| !gate.permits(name))
+                .cloned()
+                .collect();
+            missing.sort();
+            missing.dedup();
+            if !missing.is_empty() {
+                return Err(ErrorKind::UngrantedCapabilities {
+                    capabilities: missing,
+                });
+            }
+        }
+        Ok(gate)
+    }
+
+    fn access(&self, method: &str) -> Access {
+        if method == CONFIG_GET {
+            Access::Builtin
+        } else if self.router.has_method(method) {
+            if self.granted.covers(method) {
+                Access::Router
+            } else {
+                Access::Denied
+            }
+        } else if capabilities::is_capability(method) {
+            if self.builtins.grants(method) {
+                Access::Builtin
+            } else {
+                Access::Denied
+            }
+        } else {
+            Access::Missing
+        }
+    }
+
+    /// Whether the plugin may call host method (or send notification)
+    /// `name`, and the host has it.
+    pub(crate) fn permits(&self, name: &str) -> bool {
+        match self.access(name) {
+            Access::Router | Access::Builtin => true,
+            Access::Denied => false,
+            Access::Missing => self.router.has_notification(name) && self.granted.covers(name),
+        }
+    }
+
+    /// Every host method and notification the plugin may use, sorted.
+    pub(crate) fn permitted(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .router
+            .names()
+            .into_iter()
+            .filter(|name| self.permits(name))
+            .chain(
+                self.builtins
+                    .names()
+                    .into_iter()
+                    .filter(|name| self.permits(name))
+                    .map(str::to_owned),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Answers host call `method` of `plugin`.
+    pub(crate) fn call(
+        &self,
+        plugin: &Arc<str>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> BoxFuture<RawResult> {
+        let refused = match self.access(method) {
+            Access::Router => return self.router.call(plugin, method, params),
+            Access::Builtin => match self.builtins.call(plugin, method, params) {
+                Some(answer) => return answer,
+                None => RpcError::host_method_not_found(method),
+            },
+            Access::Denied => {
+                tracing::warn!(plugin = %plugin, method, "host method not permitted");
+                RpcError::not_permitted(method)
+            }
+            Access::Missing => RpcError::host_method_not_found(method),
+        };
+        let error = refused.into();
+        Box::pin(async move { Err(error) })
+    }
+
+    /// The handler of notification `method` of `plugin`, if it has one and
+    /// is granted; an ungranted one is logged and dropped.
+    pub(crate) fn notify(
+        &self,
+        plugin: &Arc<str>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Option<BoxFuture<()>> {
+        if self.router.has_notification(method) && !self.granted.covers(method) {
+            tracing::warn!(plugin = %plugin, method, "notification not permitted: dropped");
+            return None;
+        }
+        self.router.notify(plugin, method, params)
     }
 }
 

@@ -2,8 +2,12 @@
 //! [`wasmi`] interpreter and talk JSON-RPC 2.0 with them — natively, on iOS
 //! (no JIT) and inside a browser tab.
 //!
-//! - A [`Plugin`] is a compiled module plus its [`Limits`] and
-//!   [`HostMethods`]; cheap to clone, shared by every call.
+//! - A [`Plugin`] is a compiled module plus its [`Limits`],
+//!   [`HostMethods`] and [`Grants`] (which host methods it may call; by
+//!   default none); cheap to clone, shared by every call.
+//! - Built-in capabilities an embedder may grant: `http.fetch`
+//!   ([`HttpPolicy`]) and a key-value store ([`KvStore`]); every plugin reads
+//!   its own configuration with `config.get` ([`PluginBuilder::config`]).
 //! - [`Plugin::call`] returns a future; all plugin work happens inside its
 //!   `poll`, on whatever executor polls it (`futures::executor::block_on`,
 //!   tokio, `wasm-bindgen-futures`). Each call gets a fresh instance. The guest
@@ -28,7 +32,7 @@
 //! ```
 //! # futures::executor::block_on(async {
 //! use serde_json::{Value, json};
-//! use wasplug_hdk::{HostContext, HostMethods, Limits, Plugin};
+//! use wasplug_hdk::{Grants, HostContext, HostMethods, Limits, Plugin};
 //!
 //! // A tiny plugin in WAT that answers every call with `42`.
 //! let wat = r#"(module
@@ -47,6 +51,7 @@
 //!     .name("answer")
 //!     .limits(Limits::default().with_fuel(Some(1_000_000)))
 //!     .host_methods(host)
+//!     .grants(Grants::methods(["echo"]))
 //!     .build()?;
 //! let result: u32 = plugin.call_typed("anything", &json!([1, 2])).await?;
 //! assert_eq!(result, 42);
@@ -66,21 +71,27 @@
 )]
 
 mod call;
+mod capabilities;
 mod error;
 mod exact;
+mod grants;
 mod host;
 mod limits;
 mod log;
 mod manifest;
 mod platform;
 mod plugin;
+mod registry;
 pub mod text;
 
+pub use capabilities::{HttpPolicy, KvLimits, KvStore};
 pub use error::{Error, ErrorKind};
+pub use grants::Grants;
 pub use host::{HostContext, HostMethods};
 pub use limits::Limits;
 pub use manifest::{ManifestSource, read_manifest};
 pub use platform::{MaybeSend, MaybeSync};
 pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
+pub use registry::{Registry, RegistryEvent};
 pub use wasplug_protocol as protocol;
 pub use wasplug_protocol::{Manifest, ManifestError, RawValue, RpcError};

@@ -1,8 +1,8 @@
 //! A compiled plugin, ready to be called.
 
 use crate::{
-    Error, ErrorKind, HostMethods, Limits, call, exact,
-    host::Router,
+    Error, ErrorKind, Grants, HostMethods, Limits, call, exact,
+    host::{Gate, Router},
     manifest::{self, ManifestSource},
     platform::{MaybeSend, MaybeSync},
 };
@@ -11,6 +11,7 @@ use std::{future::Future, path::PathBuf, sync::Arc};
 use wasmi::{ExternType, Module};
 use wasplug_protocol::{Manifest, RawValue};
 use wasplug_wasi::{ModuleError, Program};
+use web_time::SystemTime;
 
 /// The wasmi engine plugins are compiled by and run in.
 ///
@@ -58,15 +59,25 @@ impl Engine {
 pub type Logger = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 /// Everything a call needs, shared by all calls to one plugin.
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) name: Arc<str>,
     pub(crate) program: Program,
     pub(crate) limits: Limits,
-    pub(crate) router: Arc<dyn Router>,
+    /// The host methods, behind the plugin's grants.
+    pub(crate) router: Arc<Gate>,
     pub(crate) logger: Logger,
     pub(crate) protocol: Option<u32>,
     pub(crate) manifest: Manifest,
     pub(crate) manifest_source: ManifestSource,
+    /// SHA-256 of the bytes the plugin was built from, in lowercase hex.
+    pub(crate) digest: Box<str>,
+    /// When the plugin was built.
+    pub(crate) loaded_at: SystemTime,
+    /// The arguments after the program name (`argv[0]`, the plugin's name).
+    pub(crate) args: Vec<String>,
+    /// The environment variables.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// A compiled plugin: call its methods.
@@ -126,9 +137,29 @@ impl Plugin {
         &self.shared.name
     }
 
+    /// The same plugin (sharing its compiled code) under another name.
+    pub(crate) fn renamed(&self, name: Arc<str>) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.name = name;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
     /// The limits every call runs under.
     pub fn limits(&self) -> &Limits {
         &self.shared.limits
+    }
+
+    /// The SHA-256 of the bytes (wasm or WAT, as read from the file) the
+    /// plugin was built from, in lowercase hex: tells two versions apart.
+    pub fn digest(&self) -> &str {
+        &self.shared.digest
+    }
+
+    /// When the plugin was built (loaded).
+    pub fn loaded_at(&self) -> SystemTime {
+        self.shared.loaded_at
     }
 
     /// The protocol version the plugin recorded (in its manifest, or the
@@ -147,6 +178,19 @@ impl Plugin {
     /// Where [`Plugin::manifest`] came from.
     pub fn manifest_source(&self) -> &ManifestSource {
         &self.shared.manifest_source
+    }
+
+    /// Whether the plugin may call host method (or send notification)
+    /// `name`: the host has it and granted it (`config.get` always).
+    pub fn is_granted(&self, name: &str) -> bool {
+        self.shared.router.permits(name)
+    }
+
+    /// Every host method and notification the plugin may use, sorted: the
+    /// embedder's that are granted, `config.get`, and the granted built-in
+    /// capabilities.
+    pub fn granted(&self) -> Vec<String> {
+        self.shared.router.permitted()
     }
 
     /// Calls `method` with JSON `params` (an array, an object, or `null` for
@@ -274,6 +318,10 @@ pub struct PluginBuilder {
     engine: Option<Engine>,
     limits: Limits,
     router: Arc<dyn Router>,
+    grants: Grants,
+    config: serde_json::Map<String, serde_json::Value>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
     logger: Logger,
     manifest: Option<Manifest>,
 }
@@ -284,6 +332,8 @@ impl core::fmt::Debug for PluginBuilder {
             .field("name", &self.name)
             .field("limits", &self.limits)
             .field("manifest", &self.manifest)
+            .field("grants", &self.grants)
+            .field("args", &self.args)
             .finish_non_exhaustive()
     }
 }
@@ -296,6 +346,10 @@ impl PluginBuilder {
             engine: None,
             limits: Limits::default(),
             router: Arc::new(HostMethods::default()),
+            grants: Grants::none(),
+            config: serde_json::Map::new(),
+            args: Vec::new(),
+            env: Vec::new(),
             logger: Arc::new(crate::log::default_logger),
             manifest: None,
         }
@@ -319,14 +373,56 @@ impl PluginBuilder {
         self
     }
 
-    /// The methods the plugin may call on the host. Default: none (every
-    /// host call answers `-32601`).
+    /// The host's methods. Default: none (every host call answers
+    /// `-32601`). The plugin may call only those [`PluginBuilder::grants`]
+    /// grants it; the others answer `-32010`.
     pub fn host_methods<S>(mut self, methods: HostMethods<S>) -> Self
     where
         S: Send + Sync + 'static,
         HostMethods<S>: MaybeSend + MaybeSync,
     {
         self.router = Arc::new(methods);
+        self
+    }
+
+    /// What the plugin may call on the host: which of the host methods, and
+    /// which built-in capabilities ([`Grants`]). Default: [`Grants::none`].
+    pub fn grants(mut self, grants: Grants) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// The plugin's configuration: a JSON object it reads with the host
+    /// method `config.get` (`[key]`: that value, or `null`; no params: the
+    /// whole object), which every plugin may call. Default: empty.
+    pub fn config(mut self, config: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The plugin's command-line arguments, after its program name (which is
+    /// `argv[0]`, the plugin's name). Default: none.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The plugin's environment variables. Default: none (the host's own
+    /// environment is never passed on).
+    pub fn env<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         self
     }
 
@@ -364,7 +460,10 @@ impl PluginBuilder {
     /// [`ErrorKind::AmbiguousManifest`] or [`ErrorKind::BadVersionSection`]
     /// when what it records is malformed; [`ErrorKind::IncompatibleProtocol`]
     /// when the plugin (its manifest or its `wasplug_protocol` section)
-    /// speaks another protocol version.
+    /// speaks another protocol version; [`ErrorKind::UngrantedCapabilities`]
+    /// when the grants refuse a plugin requesting (in its manifest) more than
+    /// it is granted; [`ErrorKind::InvalidArgsOrEnv`] when an argument or
+    /// variable cannot be passed to the plugin.
     // In a browser, host methods need not be `Send`, so neither is `Shared`;
     // an `Arc` still keeps `Plugin` one type on every platform.
     #[cfg_attr(
@@ -386,6 +485,7 @@ impl PluginBuilder {
             }
         };
         let name = self.name.unwrap_or(default_name);
+        let digest = hex_sha256(&bytes);
         let engine = self.engine.unwrap_or_default().inner;
         let program = Program::new(&engine, &bytes).map_err(|error| match error {
             ModuleError::Invalid { reason } => ErrorKind::InvalidModule { reason },
@@ -402,24 +502,45 @@ impl PluginBuilder {
         check_memory(module)?;
         let (manifest, manifest_source) = load_manifest(module, self.manifest, path, &name)?;
         let protocol = (manifest_source != ManifestSource::None).then_some(manifest.protocol);
+        check_args_and_env(&self.args, &self.env)?;
+        let router = Arc::new(Gate::new(
+            self.router,
+            self.grants,
+            self.config,
+            &manifest.capabilities,
+        )?);
         Ok(Plugin {
             shared: Arc::new(Shared {
                 name: name.into(),
                 program,
                 limits: self.limits,
-                router: self.router,
+                router,
                 logger: self.logger,
                 protocol,
                 manifest,
                 manifest_source,
+                digest,
+                loaded_at: SystemTime::now(),
+                args: self.args,
+                env: self.env,
             }),
         })
     }
 }
 
-/// Refuses every import the sandbox does not provide: anything outside
-/// `wasi_snapshot_preview1`, and WASI functions imported with another
-/// signature than WASI gives them (they could never link).
+/// SHA-256 of `bytes` in lowercase hex.
+fn hex_sha256(bytes: &[u8]) -> Box<str> {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let hash = sha2::Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for byte in hash {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex.into()
+}
+
 /// A plugin talks through WASI, which needs its memory (the module check
 /// of `wasplug_wasi::Program` covers the rest).
 fn check_memory(module: &Module) -> Result<(), ErrorKind> {
@@ -430,6 +551,30 @@ fn check_memory(module: &Module) -> Result<(), ErrorKind> {
             expected: "a linear memory",
         }),
     }
+}
+
+/// Refuses what WASI cannot pass: a NUL in an argument or a variable, an
+/// empty variable name or one holding `=`.
+fn check_args_and_env(args: &[String], env: &[(String, String)]) -> Result<(), ErrorKind> {
+    let refuse = |entry: &str, reason: &'static str| ErrorKind::InvalidArgsOrEnv {
+        entry: wasplug_protocol::excerpt(entry),
+        reason,
+    };
+    if let Some(arg) = args.iter().find(|a| a.contains('\0')) {
+        return Err(refuse(arg, "an argument holds a NUL byte"));
+    }
+    for (key, value) in env {
+        if key.is_empty() || key.contains('=') || key.contains('\0') {
+            return Err(refuse(
+                key,
+                "a variable name must be non-empty, without `=` or NUL",
+            ));
+        }
+        if value.contains('\0') {
+            return Err(refuse(key, "the variable's value holds a NUL byte"));
+        }
+    }
+    Ok(())
 }
 
 /// The plugin's manifest (given, or read as [`crate::read_manifest`]

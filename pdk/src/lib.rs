@@ -76,6 +76,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod host;
 mod manifest;
 mod runtime;

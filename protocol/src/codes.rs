@@ -14,6 +14,15 @@ pub const INVALID_PARAMS: i32 = ErrorCode::InvalidParams.code();
 /// Internal JSON-RPC error (`-32603`).
 pub const INTERNAL_ERROR: i32 = ErrorCode::InternalError.code();
 
+/// The host has the method the plugin called, but has not granted it to
+/// this plugin (`-32010`, an implementation-defined server error). Distinct
+/// from [`METHOD_NOT_FOUND`]: the method exists, the plugin may not use it.
+pub const NOT_PERMITTED: i32 = -32010;
+/// A limit of a host capability was exceeded (`-32011`): a key-value entry
+/// or a fetched body too large, too many keys, a fetch that took too long.
+/// `data` says which limit (`{"limit": "...", "max": ...}`).
+pub const LIMIT_EXCEEDED: i32 = -32011;
+
 /// Standard message for [`PARSE_ERROR`].
 pub const PARSE_ERROR_MSG: &str = ErrorCode::ParseError.message();
 /// Standard message for [`INVALID_REQUEST`].
@@ -79,6 +88,8 @@ mod tests {
         assert_eq!(METHOD_NOT_FOUND, -32601);
         assert_eq!(INVALID_PARAMS, -32602);
         assert_eq!(INTERNAL_ERROR, -32603);
+        assert_eq!(NOT_PERMITTED, -32010);
+        assert_eq!(LIMIT_EXCEEDED, -32011);
     }
 
     #[test]

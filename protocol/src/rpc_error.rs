@@ -95,6 +95,25 @@ impl RpcError {
         .with_data(serde_json::Value::String(method.to_owned()))
     }
 
+    /// `-32010` ([`codes::NOT_PERMITTED`]), saying that the host has method
+    /// `method` but has not granted it to this plugin (named in the message,
+    /// cut to about 200 bytes, and in full as `data`): what a host answers a
+    /// plugin that calls a host method it may not use.
+    pub fn not_permitted(method: &str) -> Self {
+        Self::new(
+            codes::NOT_PERMITTED,
+            format!("host method not permitted: `{}`", excerpt(method)),
+        )
+        .with_data(serde_json::Value::String(method.to_owned()))
+    }
+
+    /// `-32011` ([`codes::LIMIT_EXCEEDED`]): a host capability's limit was
+    /// exceeded. `data` is `{"limit": limit, "max": max}`.
+    pub fn limit_exceeded(message: impl Into<String>, limit: &str, max: u64) -> Self {
+        Self::new(codes::LIMIT_EXCEEDED, message)
+            .with_data(serde_json::json!({"limit": limit, "max": max}))
+    }
+
     /// The JSON-RPC error code.
     pub fn code(&self) -> i32 {
         self.code
@@ -195,6 +214,21 @@ mod tests {
         assert_eq!(
             error.to_object().data().unwrap().get(),
             "[18446744073709551617, 1.000]"
+        );
+    }
+
+    #[test]
+    fn not_permitted_names_the_method_and_differs_from_not_found() {
+        let error = RpcError::not_permitted("kv.get");
+        assert_eq!(error.code(), codes::NOT_PERMITTED);
+        assert_ne!(error.code(), codes::METHOD_NOT_FOUND);
+        assert_eq!(error.message(), "host method not permitted: `kv.get`");
+        assert_eq!(error.data().unwrap().get(), r#""kv.get""#);
+        let error = RpcError::limit_exceeded("too big", "value_bytes", 10);
+        assert_eq!(error.code(), codes::LIMIT_EXCEEDED);
+        assert_eq!(
+            error.data().unwrap().get(),
+            r#"{"limit":"value_bytes","max":10}"#
         );
     }
 

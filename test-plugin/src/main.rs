@@ -8,7 +8,7 @@ use futures::future::join_all;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use wasplug_pdk::{Doc, Error, Plugin, RawValue, host, json, manifest};
+use wasplug_pdk::{Doc, Error, Plugin, RawValue, Value, host, json, manifest};
 
 /// How many primes there are up to a limit.
 #[derive(Serialize, JsonSchema)]
@@ -53,10 +53,10 @@ fn plugin() -> Plugin {
         methods: [
             "ping", "echo", "get_random_number", "get_time", "sleep", "many_echo",
             "concurrent_echo", "parse", "prime_sieve", "fail", "panic", "log", "big",
-            "call_host", "notify",
+            "call_host", "notify", "config", "args_env",
         ],
         // The host methods it calls (`call_host` calls whichever it is asked to).
-        capabilities: ["echo", "progress"],
+        capabilities: ["echo", "progress", "config.get"],
     };
     Plugin::from_manifest(manifest)
         .method_doc("ping", "Answers \"pong\"", |()| async { Ok("pong") })
@@ -175,6 +175,22 @@ fn plugin() -> Plugin {
                 Ok(n)
             },
         )
+        // --- What the host gives the plugin: configuration, args, environment.
+        .method_doc(
+            "config",
+            Doc::new("The value of config entry `key` (`null` when not set)").params(&["key"]),
+            |key: String| async move { wasplug_pdk::config::get::<Value>(&key).await },
+        )
+        .method_doc(
+            "args_env",
+            "The plugin's arguments (after its name) and environment",
+            |()| async {
+                let args: Vec<String> = std::env::args().skip(1).collect();
+                let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+                Ok(json!({"args": args, "env": env}))
+            },
+        )
+    // --- End of configuration, args, environment.
 }
 
 fn main() {

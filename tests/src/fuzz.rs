@@ -24,7 +24,7 @@
 
 use serde_json::Value;
 use std::{fmt::Write as _, sync::OnceLock, time::Duration};
-use wasplug_hdk::{ErrorKind, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin};
 
 /// How the module of [`stdout_bytes`] ends after writing its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +141,7 @@ pub fn stdout_bytes(data: &[u8]) {
         .name("stdout-bytes")
         .limits(limits)
         .host_methods(echo())
+        .grants(Grants::methods(["echo"]))
         .logger(|_: &str, _: &str| {})
         .build()
         .unwrap_or_else(|e| panic!("the stdout module does not load: {e}"));
@@ -246,6 +247,7 @@ pub fn smith_module(data: &[u8]) {
         .name("smith")
         .limits(limits)
         .host_methods(echo())
+        .grants(Grants::methods(["echo"]))
         .logger(|_: &str, _: &str| {})
         .build()
     {

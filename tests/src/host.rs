@@ -6,7 +6,9 @@ use std::{
     future::Future,
     sync::{Arc, Mutex},
 };
-use wasplug_hdk::{Error, HostContext, HostMethods, Limits, Plugin, PluginBuilder, RawValue};
+use wasplug_hdk::{
+    Error, Grants, HostContext, HostMethods, Limits, Plugin, PluginBuilder, RawValue,
+};
 
 /// Host methods the test plugin calls: `echo` returns its params unchanged
 /// (verbatim: every number exact).
@@ -22,6 +24,7 @@ pub fn test_plugin_builder(limits: Limits) -> PluginBuilder {
     Plugin::from_file(crate::guests::TEST_PLUGIN)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
 }
 
 /// The test plugin with `echo` and default limits.
@@ -52,6 +55,7 @@ pub fn wat_plugin(name: &str, limits: Limits) -> Result<Plugin, Error> {
         .name(name)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
         .build()
 }
 
@@ -101,4 +105,109 @@ where
     runtime
         .block_on(async { tokio::spawn(body()).await })
         .expect("the test body runs to completion on a worker thread");
+}
+
+/// The JSON-RPC error a host call answered, as the test plugin's
+/// `call_host` passes it on: its code and `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostError {
+    /// The error code.
+    pub code: i32,
+    /// The `data` member.
+    pub data: Option<serde_json::Value>,
+}
+
+/// Has the test plugin call host method `method` with `params` (its
+/// `call_host`), and returns what the host answered.
+///
+/// # Panics
+/// When the call fails otherwise than with the host's error.
+pub async fn call_host(
+    plugin: &Plugin,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, HostError> {
+    match plugin
+        .call("call_host", serde_json::json!([method, params]))
+        .await
+    {
+        Ok(value) => Ok(value),
+        Err(error) => match error.into_kind() {
+            wasplug_hdk::ErrorKind::Plugin { code, data, .. } => Err(HostError {
+                code,
+                data: data.map(|raw| serde_json::from_str(raw.get()).expect("data is JSON")),
+            }),
+            other => panic!("call_host {method} failed: {other}"),
+        },
+    }
+}
+
+/// The test plugin's wasm with its `wasplug_manifest` custom section
+/// replaced by one that requests `capabilities`.
+///
+/// # Panics
+/// When the test plugin cannot be read or is not a wasm module.
+pub fn test_plugin_requesting(capabilities: &[&str]) -> Vec<u8> {
+    let manifest = serde_json::json!({
+        "name": "test-plugin",
+        "version": "0.1.0",
+        "protocol": wasplug_protocol::PROTOCOL_VERSION,
+        "methods": [],
+        "capabilities": capabilities,
+    })
+    .to_string();
+    let original = std::fs::read(crate::guests::TEST_PLUGIN).expect("read the test plugin");
+    let name = wasplug_protocol::MANIFEST_SECTION.as_bytes();
+    let mut wasm = without_custom_section(&original, name);
+    let mut payload = leb128(name.len());
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(manifest.as_bytes());
+    wasm.push(0); // a custom section
+    wasm.extend(leb128(payload.len()));
+    wasm.extend(payload);
+    wasm
+}
+
+/// `wasm` without its custom sections named `name`.
+fn without_custom_section(wasm: &[u8], name: &[u8]) -> Vec<u8> {
+    let (mut out, mut at) = (wasm[..8].to_vec(), 8);
+    while at < wasm.len() {
+        let id = wasm[at];
+        let (size, len) = read_leb128(&wasm[at + 1..]);
+        let end = at + 1 + len + size;
+        let body = &wasm[at + 1 + len..end];
+        let (name_len, name_at) = read_leb128(body);
+        let named = id == 0 && &body[name_at..name_at + name_len] == name;
+        if !named {
+            out.extend_from_slice(&wasm[at..end]);
+        }
+        at = end;
+    }
+    out
+}
+
+/// An unsigned LEB128 number at the start of `bytes`, and its length.
+fn read_leb128(bytes: &[u8]) -> (usize, usize) {
+    let mut value = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (value, i + 1);
+        }
+    }
+    panic!("a LEB128 number runs past the end of the module")
+}
+
+/// `n` as unsigned LEB128.
+fn leb128(mut n: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            bytes.push(byte);
+            return bytes;
+        }
+        bytes.push(byte | 0x80);
+    }
 }

@@ -11,7 +11,7 @@
 use futures::future::join_all;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use wasplug_hdk::{Error, ErrorKind, Limits, Plugin};
+use wasplug_hdk::{Error, ErrorKind, Grants, Limits, Plugin};
 use wasplug_tests::{guests, host::echo_methods};
 
 /// The linear-memory cap of every call.
@@ -40,6 +40,7 @@ fn hostile(timeout: Duration) -> Plugin {
     Plugin::from_file(guests::HOSTILE)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
         .logger(|_: &str, _: &str| {})
         .build()
         .unwrap()

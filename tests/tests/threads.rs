@@ -18,7 +18,7 @@ use std::{
     thread::JoinHandle,
     time::{Duration, Instant},
 };
-use wasplug_hdk::{ErrorKind, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin};
 use wasplug_tests::guests;
 
 /// How many calls wait at once.
@@ -111,6 +111,7 @@ fn plugin_with_slow_host(timer: HostTimer) -> Plugin {
     Plugin::from_file(guests::TEST_PLUGIN)
         .limits(Limits::default().with_timeout(Some(Duration::from_secs(600))))
         .host_methods(methods)
+        .grants(Grants::all())
         .build()
         .unwrap()
 }

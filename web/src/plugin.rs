@@ -9,7 +9,7 @@ use std::{
 };
 use wasm_bindgen::{JsCast, prelude::*};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
-use wasplug_hdk::{Error, ErrorKind, HostContext, HostMethods, Limits, Plugin, RpcError};
+use wasplug_hdk::{Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RpcError};
 
 #[wasm_bindgen]
 extern "C" {
@@ -71,10 +71,13 @@ impl WebPlugin {
         });
 
         let mut methods = HostMethods::new(HooksKey(key));
+        let mut names = Vec::new();
         for name in Object::keys(&host).iter().filter_map(|k| k.as_string()) {
             if !get(&host, &name).is_function() {
                 continue;
             }
+            // The page hands over exactly the functions the plugin may call.
+            names.push(name.clone());
             let method = name.clone();
             methods = methods.method(name, move |ctx: HostContext<HooksKey>, params: Value| {
                 call_page(ctx.state().0, method.clone(), params)
@@ -92,6 +95,7 @@ impl WebPlugin {
         let mut builder = Plugin::builder(wasm)
             .limits(limits)
             .host_methods(methods)
+            .grants(Grants::methods(names))
             .logger(move |plugin: &str, line: &str| log_line(key, plugin, line));
         if let Some(name) = get(&options, "name").as_string() {
             builder = builder.name(name);

@@ -20,7 +20,7 @@ use std::{
 use wasm_bindgen::{JsCast, JsValue, prelude::wasm_bindgen};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use wasplug_hdk::{ErrorKind, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin};
 use wasplug_web::WebPlugin;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -56,6 +56,7 @@ fn test_plugin_with(limits: Limits) -> Plugin {
         .name("test-plugin")
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::all())
         .build()
         .expect("the test plugin loads")
 }
@@ -94,6 +95,7 @@ async fn an_async_host_method_may_wait_on_the_event_loop() {
         });
     let plugin = Plugin::builder(TEST_PLUGIN)
         .host_methods(methods)
+        .grants(Grants::all())
         .build()
         .unwrap();
     assert_eq!(plugin.call("many_echo", json!([20])).await.unwrap(), 20);

@@ -154,7 +154,7 @@ fn shows_the_manifest_and_the_capabilities_it_asks_for() {
                 .and(predicate::str::contains("  name:         test-plugin\n"))
                 .and(predicate::str::contains("  methods:      ping, echo, "))
                 .and(predicate::str::contains(
-                    "  capabilities: echo, progress (host methods it asks for)\n",
+                    "  capabilities: echo, progress, config.get (host methods it asks for)\n",
                 )),
         );
     let report = inspect_json(test_plugin());
@@ -162,7 +162,7 @@ fn shows_the_manifest_and_the_capabilities_it_asks_for() {
     assert_eq!(report["manifest"]["name"], "test-plugin");
     assert_eq!(
         report["manifest"]["capabilities"],
-        serde_json::json!(["echo", "progress"])
+        serde_json::json!(["echo", "progress", "config.get"])
     );
     assert!(
         report["manifest"]["methods"]

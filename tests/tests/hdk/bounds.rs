@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 use wasmi::TrapCode;
-use wasplug_hdk::{Error, ErrorKind, HostContext, HostMethods, Limits, Plugin};
+use wasplug_hdk::{Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin};
 use wasplug_tests::{guests, host::on_each_executor};
 
 /// Generous: every call here ends in well under a second on a quiet machine.
@@ -244,6 +244,7 @@ fn the_notification_queue_is_bounded_and_nothing_is_lost() {
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .limits(Limits::default().with_max_notifications(4))
             .host_methods(methods)
+            .grants(Grants::all())
             .build()
             .unwrap();
         let n: usize = plugin.call_typed("notify", &[2000]).await.unwrap();
@@ -265,6 +266,7 @@ fn a_notification_handler_that_never_finishes_times_out() {
     let plugin = Plugin::from_file(guests::TEST_PLUGIN)
         .limits(Limits::default().with_timeout(Some(timeout)))
         .host_methods(methods)
+        .grants(Grants::all())
         .build()
         .unwrap();
     let started = Instant::now();

@@ -6,7 +6,7 @@ use std::sync::{
     Arc,
     atomic::{AtomicBool, Ordering},
 };
-use wasplug_hdk::{HostContext, HostMethods, Plugin, RpcError};
+use wasplug_hdk::{Grants, HostContext, HostMethods, Plugin, RpcError};
 use wasplug_tests::guests;
 
 /// Sets its flag when dropped.
@@ -35,6 +35,7 @@ fn dropping_a_call_frees_its_instance_and_host_calls() {
     );
     let plugin = Plugin::from_file(guests::TEST_PLUGIN)
         .host_methods(methods)
+        .grants(Grants::all())
         .build()
         .unwrap();
 

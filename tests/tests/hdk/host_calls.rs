@@ -5,7 +5,7 @@ use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
 };
-use wasplug_hdk::{ErrorKind, HostContext, HostMethods, Limits, Plugin, RpcError};
+use wasplug_hdk::{ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RpcError};
 use wasplug_tests::{
     guests,
     host::{on_each_executor, test_plugin, test_plugin_builder},
@@ -55,6 +55,7 @@ fn concurrent_host_calls_are_served_concurrently() {
         );
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .host_methods(methods)
+            .grants(Grants::all())
             .build()
             .unwrap();
         let n: u64 = plugin.call_typed("concurrent_echo", &[20]).await.unwrap();
@@ -91,6 +92,7 @@ fn host_errors_reach_the_plugin_with_code_message_and_data() {
             });
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .host_methods(methods)
+            .grants(Grants::all())
             .build()
             .unwrap();
         // many_echo passes the host's error on as its own.
@@ -146,6 +148,7 @@ fn host_methods_use_question_mark_on_std_errors_and_choose_codes() {
             });
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .host_methods(methods)
+            .grants(Grants::all())
             .build()
             .unwrap();
         let n = plugin
@@ -180,6 +183,7 @@ fn host_method_with_bad_params_answers_invalid_params() {
             .method("echo", |_: HostContext<()>, n: String| async move { Ok(n) });
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .host_methods(methods)
+            .grants(Grants::all())
             .build()
             .unwrap();
         let error = plugin.call("many_echo", json!([1])).await.unwrap_err();
@@ -209,6 +213,7 @@ fn notifications_reach_their_handler_with_the_plugin_name() {
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
             .name("notifier")
             .host_methods(methods)
+            .grants(Grants::all())
             .build()
             .unwrap();
         let n: u64 = plugin.call_typed("notify", &[3]).await.unwrap();

@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 use wasmi::TrapCode;
-use wasplug_hdk::{Engine, Error, ErrorKind, Limits, Plugin, protocol::ProtocolError};
+use wasplug_hdk::{Engine, Error, ErrorKind, Grants, Limits, Plugin, protocol::ProtocolError};
 use wasplug_tests::{
     guests,
     host::{echo_methods, wat},
@@ -75,6 +75,7 @@ fn hostile_on(engine: &Engine, limits: Limits, log: &LineCount) -> Plugin {
         .engine(engine)
         .limits(limits)
         .host_methods(echo_methods())
+        .grants(Grants::methods(["echo"]))
         .logger(log.logger())
         .build()
         .unwrap()

@@ -63,7 +63,7 @@ fn the_test_plugin_records_its_manifest() {
             .as_deref()
             .is_some_and(|d| !d.is_empty())
     );
-    assert_eq!(manifest.capabilities, ["echo", "progress"]);
+    assert_eq!(manifest.capabilities, ["echo", "progress", "config.get"]);
     assert_eq!(plugin.protocol_version(), Some(1));
     // The manifest lists exactly the methods the plugin answers.
     let doc = futures::executor::block_on(plugin.call("rpc.discover", Value::Null)).unwrap();

@@ -3,7 +3,7 @@
 //! to round are refused, saying so.
 
 use serde_json::{Value, json};
-use wasplug_hdk::{ErrorKind, HostContext, HostMethods, Plugin, RawValue, RpcError};
+use wasplug_hdk::{ErrorKind, Grants, HostContext, HostMethods, Plugin, RawValue, RpcError};
 use wasplug_tests::{guests, host::on_each_executor, host::test_plugin};
 
 /// Beyond `u64::MAX`: a `serde_json::Value` would hold it as an `f64`.
@@ -26,6 +26,7 @@ fn plugin_with_big_host_methods() -> Plugin {
         });
     Plugin::from_file(guests::TEST_PLUGIN)
         .host_methods(methods)
+        .grants(Grants::all())
         .build()
         .unwrap()
 }
