@@ -138,6 +138,10 @@ impl Plugin {
     }
 
     /// The same plugin (sharing its compiled code) under another name.
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_os = "unknown"),
+        allow(clippy::arc_with_non_send_sync)
+    )]
     pub(crate) fn renamed(&self, name: Arc<str>) -> Self {
         let mut shared = (*self.shared).clone();
         shared.name = name;
