@@ -1,7 +1,7 @@
 //! `wasplug call` and `wasplug methods`: load a plugin and call it.
 
 use crate::{
-    LogLevel, explain,
+    LogLevel, describe, explain,
     host::{self, Builtin},
     json::Layout,
     limits::{Cap, Seconds},
@@ -176,7 +176,8 @@ pub(crate) struct CallArgs {
 pub(crate) struct MethodsArgs {
     #[command(flatten)]
     limits: LimitArgs,
-    /// Print the plugin's `rpc.discover` answer as one line of JSON.
+    /// Print the plugin's `rpc.discover` answer as one line of JSON (with
+    /// the JSON Schemas of the documented methods' params and results).
     #[arg(long)]
     json: bool,
     /// The plugin: a wasm32-wasip1 module (.wasm, or WebAssembly text .wat).
@@ -335,7 +336,8 @@ pub(crate) fn call(args: CallArgs, level: LogLevel) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// `wasplug methods`: the plugin's name, version, protocol and methods.
+/// `wasplug methods`: the plugin's name, version, protocol and methods, each
+/// documented method with its description and params and result types.
 pub(crate) fn methods(args: MethodsArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     let give = GiveArgs::default();
     let loaded = load(&args.plugin, &args.limits, &give, level, DISCOVER_METHOD)?;
@@ -351,16 +353,7 @@ pub(crate) fn methods(args: MethodsArgs, level: LogLevel) -> anyhow::Result<Exit
             loaded.shown_name
         )
     })?;
-    let mut out = format!(
-        "name:     {}\nversion:  {}\nprotocol: {}\nmethods:\n",
-        text::escape(&discover.info.title),
-        text::escape(&discover.info.version),
-        discover.info.protocol
-    );
-    for name in discover.method_names() {
-        out.push_str(&format!("  {}\n", text::escape(name)));
-    }
-    term::print(&out)?;
+    term::print(&describe::text(&discover)?)?;
     Ok(ExitCode::SUCCESS)
 }
 

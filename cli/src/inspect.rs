@@ -1,5 +1,5 @@
-//! `wasplug inspect`: what a module imports, exports and records, without
-//! running it.
+//! `wasplug inspect`: what a module is (its manifest), imports, exports and
+//! records, without running it.
 
 use crate::{explain, json::Layout, term, text::escape};
 use anyhow::Context as _;
@@ -11,6 +11,7 @@ use std::{
     process::ExitCode,
 };
 use wasmi::{ExternType, ImportType, Module, ValType};
+use wasplug_hdk::{Manifest, ManifestSource, read_manifest};
 use wasplug_protocol::{
     PROTOCOL_VERSION, VERSION_SECTION, check_compatible, decode_version_section,
 };
@@ -62,10 +63,22 @@ impl ImportStatus {
 struct Report {
     file: String,
     size: u64,
-    /// The protocol version in the `wasplug_protocol` section, if recorded.
+    /// The protocol version the module records: its manifest's, else the
+    /// one in its `wasplug_protocol` section.
     protocol_version: Option<u32>,
-    /// Why that section could not be read, or the version is incompatible.
+    /// Why the `wasplug_protocol` section could not be read, or the version
+    /// is incompatible.
     protocol_problem: Option<String>,
+    /// The manifest as the host kit reads it (made up from the file name
+    /// when the module records none); `null` when it is malformed.
+    manifest: Option<Manifest>,
+    /// Where it came from: `section`, `sidecar`, `legacy` (made up from the
+    /// `wasplug_protocol` section) or `none` (made up).
+    manifest_source: Option<&'static str>,
+    /// The sidecar file it was read from.
+    manifest_file: Option<String>,
+    /// Why it could not be read.
+    manifest_problem: Option<String>,
     imports: Vec<Import>,
     exports: Vec<Export>,
     memories: Vec<Memory>,
@@ -214,7 +227,7 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
             size: u64::try_from(s.data().len()).unwrap_or(u64::MAX),
         })
         .collect();
-    let (protocol_version, protocol_problem) = match module
+    let (legacy_version, legacy_problem) = match module
         .custom_sections()
         .find(|s| s.name() == VERSION_SECTION)
     {
@@ -227,6 +240,32 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
             Err(e) => (None, Some(e.to_string())),
         },
     };
+    // The manifest, read as the host kit reads it when it loads the plugin.
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
+    let sections = module.custom_sections().map(|s| (s.name(), s.data()));
+    let (manifest, manifest_source, manifest_file, manifest_problem) =
+        match read_manifest(sections, Some(path), &stem) {
+            Ok((manifest, source)) => {
+                let (kind, file) = match source {
+                    ManifestSource::Sidecar(file) => ("sidecar", Some(file.display().to_string())),
+                    ManifestSource::Legacy => ("legacy", None),
+                    ManifestSource::None => ("none", None),
+                    _ => ("section", None),
+                };
+                (Some(manifest), Some(kind), file, None)
+            }
+            Err(e) => (None, None, None, Some(e.to_string())),
+        };
+    let recorded = manifest
+        .as_ref()
+        .filter(|_| manifest_source != Some("none"))
+        .map(|m| m.protocol);
+    let protocol_version = recorded.or(legacy_version);
+    let protocol_problem = legacy_problem.or_else(|| {
+        recorded.and_then(|version| check_compatible(version).err().map(|e| e.to_string()))
+    });
     // The sandbox's own module check, the one `run` and the host kit apply.
     let problem = wasplug_wasi::Program::new(&engine, &bytes)
         .err()
@@ -241,6 +280,10 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
         size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
         protocol_version,
         protocol_problem,
+        manifest,
+        manifest_source,
+        manifest_file,
+        manifest_problem,
         imports,
         exports,
         memories,
@@ -283,6 +326,7 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
             "protocol: not recorded (no `{VERSION_SECTION}` section)"
         )?,
     }
+    manifest_text(&mut out, report)?;
     if report.memories.is_empty() {
         writeln!(out, "memory:   none exported or imported")?;
     }
@@ -335,6 +379,9 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
         writeln!(out, "  {name:<column$}  {} {unit}", s.size)?;
     }
     let verdict = match (report.runnable, report.protocol_version.is_some()) {
+        (true, _) if report.manifest_problem.is_some() => {
+            "not loadable as a plugin: its manifest is malformed (`wasplug run` runs it)"
+        }
         (true, true) => "a wasplug plugin: `wasplug call` and `wasplug methods` run it",
         (true, false) => "a WASI command: `wasplug run` runs it; no protocol version recorded",
         (false, _) => "not runnable in the sandbox",
@@ -344,6 +391,55 @@ fn text(report: &Report) -> Result<String, fmt::Error> {
         writeln!(out, "          {}", escape(problem))?;
     }
     Ok(out)
+}
+
+/// The manifest block of the text report.
+fn manifest_text(out: &mut String, report: &Report) -> fmt::Result {
+    if let Some(problem) = &report.manifest_problem {
+        return writeln!(out, "manifest: unreadable: {}", escape(problem));
+    }
+    let Some(manifest) = &report.manifest else {
+        return Ok(());
+    };
+    let source = match (report.manifest_source, &report.manifest_file) {
+        (Some("sidecar"), Some(file)) => format!("from sidecar file {}", escape(file)),
+        (Some("legacy"), _) => {
+            format!("none recorded; made up from the file name and the `{VERSION_SECTION}` section")
+        }
+        (Some("none"), _) => "none recorded (no custom section, no sidecar .json or .toml); \
+                              made up from the file name"
+            .to_owned(),
+        _ => "from the `wasplug_manifest` custom section".to_owned(),
+    };
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items
+                .iter()
+                .map(|i| escape(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    writeln!(out, "manifest: {source}")?;
+    writeln!(out, "  name:         {}", escape(&manifest.name))?;
+    let version = if manifest.version.is_empty() {
+        "(none)".into()
+    } else {
+        escape(&manifest.version)
+    };
+    writeln!(out, "  version:      {version}")?;
+    writeln!(out, "  protocol:     {}", manifest.protocol)?;
+    if let Some(description) = &manifest.description {
+        writeln!(out, "  description:  {}", escape(description))?;
+    }
+    writeln!(out, "  methods:      {}", list(&manifest.methods))?;
+    writeln!(
+        out,
+        "  capabilities: {} (host methods it asks for)",
+        list(&manifest.capabilities)
+    )
 }
 
 /// `wasplug inspect`.

@@ -7,6 +7,7 @@
 
 mod call;
 mod demo;
+mod describe;
 mod explain;
 mod host;
 mod inspect;
@@ -59,10 +60,12 @@ enum Command {
     /// Call one method of a plugin and print its result as one line of JSON.
     #[command(after_long_help = call::call_help())]
     Call(call::CallArgs),
-    /// List a plugin's methods (from its answer to `rpc.discover`).
+    /// List a plugin's methods (from its answer to `rpc.discover`): what each
+    /// does, and the types of its params and result.
     Methods(call::MethodsArgs),
-    /// Show a module's imports (and what the sandbox makes of them), exports,
-    /// memory and recorded protocol version, without running it.
+    /// Show a module's manifest (name, version, methods, the host methods it
+    /// asks for), imports (and what the sandbox makes of them), exports,
+    /// memory and protocol version, without running it.
     Inspect(inspect::InspectArgs),
     /// Run any wasm32-wasip1 command in the sandbox, with this process's
     /// stdin, stdout and stderr passed through; exit with its status.

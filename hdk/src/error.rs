@@ -85,6 +85,31 @@ pub enum ErrorKind {
         /// What was wrong.
         reason: String,
     },
+    // --- The plugin's manifest ---
+    /// The plugin's manifest is malformed: its `wasplug_manifest` custom
+    /// section, its sidecar file, or the one given to
+    /// [`PluginBuilder::manifest`](crate::PluginBuilder::manifest).
+    #[error("the plugin's manifest ({origin}) is malformed: {source}")]
+    BadManifest {
+        /// Where it was read from (the sidecar's path).
+        origin: crate::ManifestSource,
+        /// What is wrong with it.
+        source: wasplug_protocol::ManifestError,
+    },
+    /// Both `name.json` and `name.toml` sit beside the plugin's module: it
+    /// is not clear which is its manifest.
+    #[error(
+        "the plugin has two sidecar manifests, {} and {}: keep one",
+        .json.display(),
+        .toml.display()
+    )]
+    AmbiguousManifest {
+        /// The JSON sidecar.
+        json: std::path::PathBuf,
+        /// The TOML sidecar.
+        toml: std::path::PathBuf,
+    },
+    // --- end of the manifest's ---
     /// The plugin requests host methods (capabilities, in its manifest) it
     /// is not granted, and its [`crate::Grants`] refuse such a plugin
     /// ([`crate::Grants::refuse_ungranted`]).
@@ -262,6 +287,8 @@ impl ErrorKind {
             Self::MissingExport { .. } => "MissingExport",
             Self::IncompatibleProtocol { .. } => "IncompatibleProtocol",
             Self::BadVersionSection { .. } => "BadVersionSection",
+            Self::BadManifest { .. } => "BadManifest",
+            Self::AmbiguousManifest { .. } => "AmbiguousManifest",
             Self::UngrantedCapabilities { .. } => "UngrantedCapabilities",
             Self::InvalidArgsOrEnv { .. } => "InvalidArgsOrEnv",
             Self::KvStore { .. } => "KvStore",

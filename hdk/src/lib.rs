@@ -21,6 +21,10 @@
 //! - Numbers are never changed on the way: [`Plugin::call_raw`] returns the
 //!   plugin's JSON verbatim, and [`Plugin::call`] refuses
 //!   ([`ErrorKind::InexactNumber`]) a result it would have to round.
+//! - Each plugin has a [`Manifest`] ([`Plugin::manifest`]): name, version,
+//!   protocol version, methods and the host methods it asks for, read before
+//!   any of its code runs (from its custom section, or a sidecar file beside
+//!   it, or made up from its name).
 //! - Without a `tracing` subscriber, the plugin's stderr lines go to the
 //!   process's stderr as `[name] line` ([`PluginBuilder::logger`]).
 //!
@@ -74,6 +78,7 @@ mod grants;
 mod host;
 mod limits;
 mod log;
+mod manifest;
 mod platform;
 mod plugin;
 mod registry;
@@ -84,8 +89,9 @@ pub use error::{Error, ErrorKind};
 pub use grants::Grants;
 pub use host::{HostContext, HostMethods};
 pub use limits::Limits;
+pub use manifest::{ManifestSource, read_manifest};
 pub use platform::{MaybeSend, MaybeSync};
 pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
 pub use registry::{Registry, RegistryEvent};
 pub use wasplug_protocol as protocol;
-pub use wasplug_protocol::{RawValue, RpcError};
+pub use wasplug_protocol::{Manifest, ManifestError, RawValue, RpcError};

@@ -3,12 +3,13 @@
 use crate::{
     Error, ErrorKind, Grants, HostMethods, Limits, call, exact,
     host::{Gate, Router},
+    manifest::{self, ManifestSource},
     platform::{MaybeSend, MaybeSync},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use std::{future::Future, path::PathBuf, sync::Arc};
 use wasmi::{ExternType, Module};
-use wasplug_protocol::RawValue;
+use wasplug_protocol::{Manifest, RawValue};
 use wasplug_wasi::{ModuleError, Program};
 use web_time::SystemTime;
 
@@ -67,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) router: Arc<Gate>,
     pub(crate) logger: Logger,
     pub(crate) protocol: Option<u32>,
+    pub(crate) manifest: Manifest,
+    pub(crate) manifest_source: ManifestSource,
     /// SHA-256 of the bytes the plugin was built from, in lowercase hex.
     pub(crate) digest: Box<str>,
     /// When the plugin was built.
@@ -112,6 +115,7 @@ impl core::fmt::Debug for Plugin {
             .field("name", &self.shared.name)
             .field("limits", &self.shared.limits)
             .field("protocol", &self.shared.protocol)
+            .field("manifest_source", &self.shared.manifest_source)
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +138,10 @@ impl Plugin {
     }
 
     /// The same plugin (sharing its compiled code) under another name.
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_os = "unknown"),
+        allow(clippy::arc_with_non_send_sync)
+    )]
     pub(crate) fn renamed(&self, name: Arc<str>) -> Self {
         let mut shared = (*self.shared).clone();
         shared.name = name;
@@ -158,9 +166,22 @@ impl Plugin {
         self.shared.loaded_at
     }
 
-    /// The protocol version the plugin recorded, if it recorded one.
+    /// The protocol version the plugin recorded (in its manifest, or the
+    /// older `wasplug_protocol` section), if it recorded one.
     pub fn protocol_version(&self) -> Option<u32> {
         self.shared.protocol
+    }
+
+    /// The plugin's manifest: what it says it is, offers and asks for, read
+    /// when it loaded ([`PluginBuilder::build`] says from where). Always
+    /// there: made up from the plugin's name when the module records none.
+    pub fn manifest(&self) -> &Manifest {
+        &self.shared.manifest
+    }
+
+    /// Where [`Plugin::manifest`] came from.
+    pub fn manifest_source(&self) -> &ManifestSource {
+        &self.shared.manifest_source
     }
 
     /// Whether the plugin may call host method (or send notification)
@@ -306,6 +327,7 @@ pub struct PluginBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     logger: Logger,
+    manifest: Option<Manifest>,
 }
 
 impl core::fmt::Debug for PluginBuilder {
@@ -313,6 +335,7 @@ impl core::fmt::Debug for PluginBuilder {
         f.debug_struct("PluginBuilder")
             .field("name", &self.name)
             .field("limits", &self.limits)
+            .field("manifest", &self.manifest)
             .field("grants", &self.grants)
             .field("args", &self.args)
             .finish_non_exhaustive()
@@ -332,6 +355,7 @@ impl PluginBuilder {
             args: Vec::new(),
             env: Vec::new(),
             logger: Arc::new(crate::log::default_logger),
+            manifest: None,
         }
     }
 
@@ -417,17 +441,33 @@ impl PluginBuilder {
         self
     }
 
-    /// Compiles and checks the module.
+    /// The plugin's manifest, in place of the one it records (which is then
+    /// not read). Default: read when the plugin is built
+    /// ([`PluginBuilder::build`]).
+    pub fn manifest(mut self, manifest: Manifest) -> Self {
+        self.manifest = Some(manifest);
+        self
+    }
+
+    /// Compiles and checks the module, and reads its manifest
+    /// ([`Plugin::manifest`]): the one given to [`PluginBuilder::manifest`];
+    /// else the module's `wasplug_manifest` custom section; else, for
+    /// [`Plugin::from_file`] on a native host, a sidecar file beside the
+    /// module (`name.json` or `name.toml` for `name.wasm`); else one made up
+    /// from the plugin's name ([`crate::read_manifest`]).
     ///
     /// # Errors
     /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::InvalidModule`]
     /// when it is not wasm (or WAT); [`ErrorKind::RefusedImports`] naming every
     /// import outside `wasi_snapshot_preview1`; [`ErrorKind::MissingExport`] when
-    /// `_start` or `memory` is missing; [`ErrorKind::IncompatibleProtocol`] when the
-    /// plugin recorded another protocol version; [`ErrorKind::UngrantedCapabilities`]
-    /// when the grants refuse a plugin requesting more than it is granted;
-    /// [`ErrorKind::InvalidArgsOrEnv`] when an argument or variable cannot be
-    /// passed to the plugin.
+    /// `_start` or `memory` is missing; [`ErrorKind::BadManifest`],
+    /// [`ErrorKind::AmbiguousManifest`] or [`ErrorKind::BadVersionSection`]
+    /// when what it records is malformed; [`ErrorKind::IncompatibleProtocol`]
+    /// when the plugin (its manifest or its `wasplug_protocol` section)
+    /// speaks another protocol version; [`ErrorKind::UngrantedCapabilities`]
+    /// when the grants refuse a plugin requesting (in its manifest) more than
+    /// it is granted; [`ErrorKind::InvalidArgsOrEnv`] when an argument or
+    /// variable cannot be passed to the plugin.
     // In a browser, host methods need not be `Send`, so neither is `Shared`;
     // an `Arc` still keeps `Plugin` one type on every platform.
     #[cfg_attr(
@@ -435,8 +475,8 @@ impl PluginBuilder {
         allow(clippy::arc_with_non_send_sync)
     )]
     pub fn build(self) -> Result<Plugin, Error> {
-        let (bytes, default_name) = match self.source {
-            Source::Bytes(bytes) => (bytes, "plugin".to_owned()),
+        let (bytes, default_name, path) = match self.source {
+            Source::Bytes(bytes) => (bytes, "plugin".to_owned(), None),
             Source::File(path) => {
                 let bytes = std::fs::read(&path).map_err(|source| ErrorKind::Io {
                     path: path.display().to_string(),
@@ -445,9 +485,10 @@ impl PluginBuilder {
                 let stem = path
                     .file_stem()
                     .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
-                (bytes, stem)
+                (bytes, stem, Some(path))
             }
         };
+        let name = self.name.unwrap_or(default_name);
         let digest = hex_sha256(&bytes);
         let engine = self.engine.unwrap_or_default().inner;
         let program = Program::new(&engine, &bytes).map_err(|error| match error {
@@ -463,23 +504,25 @@ impl PluginBuilder {
         })?;
         let module = program.module();
         check_memory(module)?;
-        let protocol = protocol_version(module)?;
+        let (manifest, manifest_source) = load_manifest(module, self.manifest, path, &name)?;
+        let protocol = (manifest_source != ManifestSource::None).then_some(manifest.protocol);
         check_args_and_env(&self.args, &self.env)?;
-        let requested = requested_capabilities(module);
         let router = Arc::new(Gate::new(
             self.router,
             self.grants,
             self.config,
-            &requested,
+            &manifest.capabilities,
         )?);
         Ok(Plugin {
             shared: Arc::new(Shared {
-                name: self.name.unwrap_or(default_name).into(),
+                name: name.into(),
                 program,
                 limits: self.limits,
                 router,
                 logger: self.logger,
                 protocol,
+                manifest,
+                manifest_source,
                 digest,
                 loaded_at: SystemTime::now(),
                 args: self.args,
@@ -538,44 +581,41 @@ fn check_args_and_env(args: &[String], env: &[(String, String)]) -> Result<(), E
     Ok(())
 }
 
-/// The host methods the plugin's manifest requests (its `capabilities`).
-///
-/// For now this reads the `capabilities` array of the `wasplug_manifest`
-/// custom section itself; no section, or one that does not parse, requests
-/// nothing. (To be read from `Plugin::manifest` once that exists.)
-fn requested_capabilities(module: &Module) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Requests {
-        #[serde(default)]
-        capabilities: Vec<String>,
-    }
-    module
-        .custom_sections()
-        .find(|s| s.name() == "wasplug_manifest")
-        .and_then(|s| serde_json::from_slice::<Requests>(s.data()).ok())
-        .map(|r| r.capabilities)
-        .unwrap_or_default()
-}
-
-fn protocol_version(module: &Module) -> Result<Option<u32>, ErrorKind> {
-    let Some(section) = module
-        .custom_sections()
-        .find(|s| s.name() == wasplug_protocol::VERSION_SECTION)
-    else {
-        return Ok(None);
-    };
-    let version = wasplug_protocol::decode_version_section(section.data()).map_err(|e| {
-        ErrorKind::BadVersionSection {
-            reason: e.to_string(),
+/// The plugin's manifest (given, or read as [`crate::read_manifest`]
+/// says), its protocol version and that of its `wasplug_protocol` section
+/// checked.
+fn load_manifest(
+    module: &Module,
+    given: Option<Manifest>,
+    path: Option<PathBuf>,
+    name: &str,
+) -> Result<(Manifest, ManifestSource), ErrorKind> {
+    let sections = || module.custom_sections().map(|s| (s.name(), s.data()));
+    let (manifest, source) = match given {
+        Some(manifest) => {
+            manifest
+                .validate()
+                .map_err(|source| ErrorKind::BadManifest {
+                    origin: ManifestSource::Builder,
+                    source,
+                })?;
+            (manifest, ManifestSource::Builder)
         }
-    })?;
-    match wasplug_protocol::check_compatible(version) {
-        Ok(()) => Ok(Some(version)),
-        Err(_) => Err(ErrorKind::IncompatibleProtocol {
-            plugin: version,
-            host: wasplug_protocol::PROTOCOL_VERSION,
-        }),
+        None => manifest::read_manifest(sections(), path.as_deref(), name)?,
+    };
+    let legacy = sections()
+        .find(|(section, _)| *section == wasplug_protocol::VERSION_SECTION)
+        .map(|(_, data)| manifest::legacy_version(data))
+        .transpose()?;
+    for version in legacy.into_iter().chain([manifest.protocol]) {
+        wasplug_protocol::check_compatible(version).map_err(|_| {
+            ErrorKind::IncompatibleProtocol {
+                plugin: version,
+                host: wasplug_protocol::PROTOCOL_VERSION,
+            }
+        })?;
     }
+    Ok((manifest, source))
 }
 
 #[cfg(all(test, not(all(target_arch = "wasm32", target_os = "unknown"))))]

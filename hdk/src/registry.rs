@@ -138,6 +138,12 @@ impl core::fmt::Debug for Registry {
 
 impl Registry {
     /// An empty registry.
+    // In a browser a `Plugin` need not be `Send`; an `Arc` keeps the
+    // registry one type on every platform.
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_os = "unknown"),
+        allow(clippy::arc_with_non_send_sync)
+    )]
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {

@@ -1,4 +1,5 @@
-//! The crate's error types: framing, protocol, peer and version errors.
+//! The crate's error types: framing, protocol, peer, version and manifest
+//! errors.
 
 use crate::codes;
 use crate::message::{self, RequestId};
@@ -242,6 +243,51 @@ pub enum VersionError {
         plugin: u32,
         /// The host's protocol version ([`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION)).
         host: u32,
+    },
+}
+
+/// A malformed plugin [`Manifest`](crate::Manifest) (its custom section or
+/// a sidecar file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// Longer than [`MAX_MANIFEST_LEN`](crate::MAX_MANIFEST_LEN).
+    #[error("the manifest is {len} bytes long, more than the limit of {limit}")]
+    TooLarge {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not valid UTF-8.
+    #[error("the manifest is not valid UTF-8 (invalid byte at offset {valid_up_to})")]
+    InvalidUtf8 {
+        /// Length of its valid UTF-8 prefix.
+        valid_up_to: usize,
+    },
+    /// Not one object with the manifest's members: not JSON (or TOML), a
+    /// member missing or of the wrong type, or something after the object.
+    #[error("the manifest does not parse: {reason}")]
+    Syntax {
+        /// What the parser said, with the position.
+        reason: String,
+    },
+    /// The `name` member is empty.
+    #[error("the manifest's `name` is empty")]
+    EmptyName,
+    /// A list holds an empty string.
+    #[error("the manifest's `{field}` list holds an empty name")]
+    EmptyEntry {
+        /// `"methods"` or `"capabilities"`.
+        field: &'static str,
+    },
+    /// A list holds the same name twice.
+    #[error("the manifest's `{field}` list holds {entry:?} twice")]
+    Duplicate {
+        /// `"methods"` or `"capabilities"`.
+        field: &'static str,
+        /// The name (cut to about 200 bytes).
+        entry: String,
     },
 }
 

@@ -67,8 +67,10 @@
 //!   responses to a peer carry the numeric ids it allocated. Unknown members are ignored.
 //! * Limits ([`PeerConfig`]): line length, JSON nesting depth (checked before parsing), and
 //!   number of pending outgoing requests.
-//! * A plugin records the protocol version it speaks in the [`VERSION_SECTION`] wasm custom
-//!   section, and lists its methods in the answer to [`DISCOVER_METHOD`] ([`Discover`]).
+//! * A plugin records its [`Manifest`] (name, version, protocol version, methods, the host
+//!   methods it calls) as JSON in the [`MANIFEST_SECTION`] wasm custom section, and the
+//!   protocol version alone in the older [`VERSION_SECTION`]; it describes its methods
+//!   (params and result as JSON Schema) in the answer to [`DISCOVER_METHOD`] ([`Discover`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -87,6 +89,7 @@ mod config;
 mod discover;
 mod error;
 mod frame;
+mod manifest;
 mod message;
 mod params;
 mod peer;
@@ -94,9 +97,15 @@ mod rpc_error;
 mod version;
 
 pub use config::PeerConfig;
-pub use discover::{DISCOVER_METHOD, Discover, DiscoverInfo, DiscoverMethod, OPENRPC_VERSION};
-pub use error::{EXCERPT_LEN, FrameError, PeerError, ProtocolError, VersionError, excerpt};
+pub use discover::{
+    COMPONENTS_SCHEMAS_REF, Components, ContentDescriptor, DISCOVER_METHOD, Discover, DiscoverInfo,
+    DiscoverMethod, OPENRPC_VERSION, ParamStructure,
+};
+pub use error::{
+    EXCERPT_LEN, FrameError, ManifestError, PeerError, ProtocolError, VersionError, excerpt,
+};
 pub use frame::LineFramer;
+pub use manifest::{MANIFEST_SECTION, MAX_MANIFEST_LEN, Manifest};
 pub use message::{Event, RequestId};
 pub use peer::Peer;
 pub use rpc_error::RpcError;

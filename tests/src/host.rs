@@ -142,11 +142,11 @@ pub async fn call_host(
     }
 }
 
-/// The test plugin's wasm with a `wasplug_manifest` custom section appended
-/// that requests `capabilities`.
+/// The test plugin's wasm with its `wasplug_manifest` custom section
+/// replaced by one that requests `capabilities`.
 ///
 /// # Panics
-/// When the test plugin cannot be read.
+/// When the test plugin cannot be read or is not a wasm module.
 pub fn test_plugin_requesting(capabilities: &[&str]) -> Vec<u8> {
     let manifest = serde_json::json!({
         "name": "test-plugin",
@@ -156,8 +156,9 @@ pub fn test_plugin_requesting(capabilities: &[&str]) -> Vec<u8> {
         "capabilities": capabilities,
     })
     .to_string();
-    let mut wasm = std::fs::read(crate::guests::TEST_PLUGIN).expect("read the test plugin");
-    let name = b"wasplug_manifest";
+    let original = std::fs::read(crate::guests::TEST_PLUGIN).expect("read the test plugin");
+    let name = wasplug_protocol::MANIFEST_SECTION.as_bytes();
+    let mut wasm = without_custom_section(&original, name);
     let mut payload = leb128(name.len());
     payload.extend_from_slice(name);
     payload.extend_from_slice(manifest.as_bytes());
@@ -165,6 +166,36 @@ pub fn test_plugin_requesting(capabilities: &[&str]) -> Vec<u8> {
     wasm.extend(leb128(payload.len()));
     wasm.extend(payload);
     wasm
+}
+
+/// `wasm` without its custom sections named `name`.
+fn without_custom_section(wasm: &[u8], name: &[u8]) -> Vec<u8> {
+    let (mut out, mut at) = (wasm[..8].to_vec(), 8);
+    while at < wasm.len() {
+        let id = wasm[at];
+        let (size, len) = read_leb128(&wasm[at + 1..]);
+        let end = at + 1 + len + size;
+        let body = &wasm[at + 1 + len..end];
+        let (name_len, name_at) = read_leb128(body);
+        let named = id == 0 && &body[name_at..name_at + name_len] == name;
+        if !named {
+            out.extend_from_slice(&wasm[at..end]);
+        }
+        at = end;
+    }
+    out
+}
+
+/// An unsigned LEB128 number at the start of `bytes`, and its length.
+fn read_leb128(bytes: &[u8]) -> (usize, usize) {
+    let mut value = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (value, i + 1);
+        }
+    }
+    panic!("a LEB128 number runs past the end of the module")
 }
 
 /// `n` as unsigned LEB128.

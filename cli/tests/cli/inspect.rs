@@ -141,3 +141,110 @@ fn the_verdict_is_the_sandbox_module_check() {
     );
     assert_eq!(inspect_json(test_plugin())["problem"], Value::Null);
 }
+
+#[test]
+fn shows_the_manifest_and_the_capabilities_it_asks_for() {
+    wasplug()
+        .arg("inspect")
+        .arg(test_plugin())
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("manifest: from the `wasplug_manifest` custom section\n")
+                .and(predicate::str::contains("  name:         test-plugin\n"))
+                .and(predicate::str::contains("  methods:      ping, echo, "))
+                .and(predicate::str::contains(
+                    "  capabilities: echo, progress, config.get (host methods it asks for)\n",
+                )),
+        );
+    let report = inspect_json(test_plugin());
+    assert_eq!(report["manifest_source"], "section");
+    assert_eq!(report["manifest"]["name"], "test-plugin");
+    assert_eq!(
+        report["manifest"]["capabilities"],
+        serde_json::json!(["echo", "progress", "config.get"])
+    );
+    assert!(
+        report["manifest"]["methods"]
+            .as_array()
+            .unwrap()
+            .contains(&"prime_sieve".into())
+    );
+}
+
+/// A module with no custom section.
+const BARE: &str = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
+
+#[test]
+fn shows_a_sidecar_manifest_and_its_file() {
+    let (dir, module) = temp_file("adder.wat", BARE);
+    let sidecar = dir.path().join("adder.toml");
+    std::fs::write(
+        &sidecar,
+        "name = \"adder\"\nversion = \"1.2\"\nprotocol = 1\nmethods = [\"add\"]\n\
+         capabilities = [\"kv.get\", \"log\"]\n",
+    )
+    .unwrap();
+    wasplug()
+        .arg("inspect")
+        .arg(&module)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains(format!(
+                "manifest: from sidecar file {}\n",
+                sidecar.display()
+            ))
+            .and(predicate::str::contains("  version:      1.2\n"))
+            .and(predicate::str::contains("  methods:      add\n"))
+            .and(predicate::str::contains("  capabilities: kv.get, log "))
+            .and(predicate::str::contains("protocol: wasplug protocol 1"))
+            .and(predicate::str::contains("a wasplug plugin")),
+        );
+    let report = inspect_json(&module);
+    assert_eq!(report["manifest_source"], "sidecar");
+    assert_eq!(report["manifest_file"], sidecar.display().to_string());
+    assert_eq!(report["protocol_version"], 1);
+}
+
+#[test]
+fn a_module_without_a_manifest_gets_one_made_up() {
+    let (_dir, module) = temp_file("bare.wat", BARE);
+    wasplug()
+        .arg("inspect")
+        .arg(&module)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("manifest: none recorded")
+                .and(predicate::str::contains("  name:         bare\n"))
+                .and(predicate::str::contains("  capabilities: none ")),
+        );
+    let report = inspect_json(&module);
+    assert_eq!(report["manifest_source"], "none");
+    assert_eq!(report["protocol_version"], Value::Null);
+}
+
+#[test]
+fn a_malformed_manifest_is_reported() {
+    let module = r#"(module (@custom "wasplug_manifest" "{\"name\":")
+      (memory (export "memory") 1) (func (export "_start")))"#;
+    let (_dir, module) = temp_file("broken.wat", module);
+    wasplug()
+        .arg("inspect")
+        .arg(&module)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("manifest: unreadable: the plugin's manifest")
+                .and(predicate::str::contains("not loadable as a plugin")),
+        );
+    let report = inspect_json(&module);
+    assert_eq!(report["manifest"], Value::Null);
+    assert!(
+        report["manifest_problem"]
+            .as_str()
+            .unwrap()
+            .contains("malformed")
+    );
+}

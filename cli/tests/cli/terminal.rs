@@ -176,14 +176,20 @@ fn inspect_json_keeps_names_and_escapes_them() {
 #[test]
 fn methods_shows_a_discover_document_escaped() {
     let discover = "{\"openrpc\":\"1.3.2\",\"info\":{\"title\":\"t\\u001b[2J\",\"version\":\"1\\r\",\
-                    \"x-wasplug-protocol\":1},\"methods\":[{\"name\":\"m\\nforged\"},{\"name\":\"c1\u{9b}\"}]}";
+                    \"x-wasplug-protocol\":1},\"methods\":[{\"name\":\"m\\nforged\"},{\"name\":\"c1\u{9b}\"},\
+                    {\"name\":\"d\",\"description\":\"x\\u001b[31m\",\"paramStructure\":\"by-name\",\
+                    \"params\":[{\"name\":\"p\\r\",\"description\":\"q\u{9b}\",\"schema\":{\"type\":\"s\\u0007\"}}],\
+                    \"result\":{\"name\":\"result\",\"schema\":{\"$ref\":\"#/components/schemas/R\\u001b\"}}}],\
+                    \"components\":{\"schemas\":{\"R\\u001b\":{\"description\":\"\u{202e}\"}}}}";
     let (_dir, plugin) = temp_file("discover.wat", writing_plugin(b"", &answer(discover)));
     let output = wasplug().arg("methods").arg(&plugin).output().unwrap();
     assert!(output.status.success(), "{output:?}");
     assert_terminal_safe(&output.stdout);
     assert_eq!(
         utf8(&output.stdout),
-        "name:     t\\x1b[2J\nversion:  1\\r\nprotocol: 1\nmethods:\n  m\\nforged\n  c1\\u{9b}\n"
+        "name:        t\\x1b[2J\nversion:     1\\r\nprotocol:    1\nmethods:\n  m\\nforged\n  c1\\u{9b}\n  \
+         d\n    x\\x1b[31m\n    params: {p\\r?: s\\x07}\n      p\\r: q\\u{9b}\n    result: R\\x1b\ntypes:\n  \
+         R\\x1b: any\n    \\u{202e}\n"
     );
     let json = wasplug()
         .args(["methods", "--json"])
@@ -194,4 +200,27 @@ fn methods_shows_a_discover_document_escaped() {
     assert_terminal_safe(&json.stdout);
     let value: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value, serde_json::from_str::<Value>(discover).unwrap());
+}
+
+#[test]
+fn inspect_shows_a_manifest_escaped() {
+    // JSON escapes inside a WAT string: `\\u001b` is `\u001b` in the JSON.
+    let module = r#"(module
+      (@custom "wasplug_manifest" "{\"name\":\"n\\u001b[2J\",\"version\":\"1\\r\",\"protocol\":1,\"description\":\"d\\nforged: yes\",\"methods\":[\"m\u{9b}\"],\"capabilities\":[\"c\\u0007\"]}")
+      (memory (export "memory") 1) (func (export "_start")))"#;
+    let (_dir, module) = temp_file("manifest.wat", module);
+    let output = wasplug().arg("inspect").arg(&module).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_terminal_safe(&output.stdout);
+    let text = utf8(&output.stdout);
+    for shown in [
+        "  name:         n\\x1b[2J\n",
+        "  version:      1\\r\n",
+        "  description:  d\\nforged: yes\n",
+        "  methods:      m\\u{9b}\n",
+        "  capabilities: c\\x07 ",
+    ] {
+        assert!(text.contains(shown), "{shown:?} not in {text}");
+    }
+    assert!(!text.lines().any(|l| l.starts_with("forged")), "{text}");
 }

@@ -4,6 +4,7 @@
 mod bounds;
 mod cancel;
 mod concurrency;
+mod discovery;
 mod errors;
 mod fuzz_props;
 mod given;
@@ -12,6 +13,7 @@ mod hostile;
 mod http_fetch;
 mod kv;
 mod logging;
+mod manifest;
 mod methods;
 mod numbers;
 mod permissions;
