@@ -85,7 +85,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
             .context("cannot read the address listened on")?;
         term::print(&format!("listening on http://{address}\n"))?;
         tracing::info!(%address, "listening");
-        axum::serve(listener, http::router(registry, factory, args.max_body))
+        axum::serve(listener, http::router(registry, args.max_body))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the HTTP server failed")?;

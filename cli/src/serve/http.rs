@@ -1,6 +1,6 @@
 //! The routes: `POST /plugins/{name}`, `GET /plugins`, `GET /healthz`.
 
-use super::{plugins::Factory, rpc};
+use super::{plugins, rpc};
 use crate::text;
 use axum::{
     Router,
@@ -18,18 +18,17 @@ use wasplug_hdk::{ErrorKind, Registry};
 #[derive(Clone)]
 struct Shared {
     registry: Registry,
-    factory: Factory,
 }
 
 /// The server's routes over `registry`; bodies over `max_body` bytes are
 /// refused (413).
-pub(crate) fn router(registry: Registry, factory: Factory, max_body: usize) -> Router {
+pub(crate) fn router(registry: Registry, max_body: usize) -> Router {
     Router::new()
         .route("/plugins/{name}", post(call))
         .route("/plugins", get(list))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(Shared { registry, factory })
+        .with_state(Shared { registry })
 }
 
 /// A response with a JSON body.
@@ -126,12 +125,8 @@ async fn answer(shared: Shared, name: String, body: Result<Bytes, BytesRejection
 
 /// `GET /plugins`: the loaded plugins, by name.
 async fn list(State(shared): State<Shared>) -> Response {
-    let plugins: Vec<_> = shared
-        .registry
-        .list()
-        .iter()
-        .map(|plugin| shared.factory.describe(plugin))
-        .collect();
+    let plugins = shared.registry.list();
+    let plugins: Vec<_> = plugins.iter().map(plugins::describe).collect();
     match serde_json::to_string(&plugins) {
         Ok(body) => json(StatusCode::OK, body),
         Err(error) => json(

@@ -88,40 +88,51 @@ impl Factory {
         }
         grants
     }
+}
 
-    /// What `GET /plugins` says about `plugin`.
-    pub(crate) fn describe(&self, plugin: &Plugin) -> Description {
-        let loaded_at_ms = plugin
-            .loaded_at()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        Description {
-            name: plugin.name().to_owned(),
-            protocol: plugin.protocol_version(),
-            capabilities: Capabilities {
-                granted: plugin.granted(),
-            },
-            sha256: plugin.digest().to_owned(),
-            loaded_at_ms,
-        }
+/// What `GET /plugins` says about `plugin`.
+pub(crate) fn describe(plugin: &Plugin) -> Description<'_> {
+    let manifest = plugin.manifest();
+    let loaded_at_ms = plugin
+        .loaded_at()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Description {
+        name: plugin.name(),
+        version: &manifest.version,
+        protocol: manifest.protocol,
+        description: manifest.description.as_deref(),
+        methods: &manifest.methods,
+        capabilities: Capabilities {
+            requested: &manifest.capabilities,
+            granted: plugin.granted(),
+        },
+        sha256: plugin.digest(),
+        loaded_at_ms,
     }
 }
 
 /// One plugin in `GET /plugins`.
 #[derive(Debug, Serialize)]
-pub(crate) struct Description {
-    name: String,
-    protocol: Option<u32>,
-    capabilities: Capabilities,
-    /// SHA-256 of the module's bytes, in hex.
-    sha256: String,
+pub(crate) struct Description<'a> {
+    /// The name it is served under (its file stem).
+    name: &'a str,
+    version: &'a str,
+    protocol: u32,
+    description: Option<&'a str>,
+    methods: &'a [String],
+    capabilities: Capabilities<'a>,
+    /// SHA-256 of the module file's bytes, in hex.
+    sha256: &'a str,
     /// When this version was loaded, in milliseconds since the Unix epoch.
     loaded_at_ms: u64,
 }
 
-/// The host methods a plugin requests and those it may call.
+/// The host methods a plugin requests (in its manifest) and those it may
+/// call.
 #[derive(Debug, Serialize)]
-struct Capabilities {
+struct Capabilities<'a> {
+    requested: &'a [String],
     granted: Vec<String>,
 }
 

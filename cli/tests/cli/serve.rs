@@ -401,6 +401,27 @@ fn plugins_and_healthz_describe_what_is_served() {
         "{loaded_at} not in {before}..={after}"
     );
     assert_eq!(test["protocol"], 1);
+    assert_eq!(test["version"], env!("CARGO_PKG_VERSION"));
+    let methods = test["methods"].as_array().unwrap();
+    for method in ["ping", "echo", "sleep"] {
+        assert!(methods.contains(&json!(method)), "{method}: {test}");
+    }
+    assert!(
+        test["capabilities"]["requested"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("echo")),
+        "{test}"
+    );
+    assert_eq!(
+        test["capabilities"]["granted"],
+        json!(["config.get", "echo", "time"])
+    );
+    // A module without a manifest: what the host knows.
+    let fixed = &plugins[0];
+    assert_eq!(fixed["methods"], json!([]));
+    assert_eq!(fixed["capabilities"]["requested"], json!([]));
+    assert_eq!(fixed["capabilities"]["granted"], json!(["config.get"]));
 }
 
 #[test]
@@ -481,6 +502,16 @@ fn nothing_is_granted_unless_asked_and_a_bad_config_file_is_refused() {
         &request("call_host", Some(r#"["echo", [1]]"#)),
     );
     assert_eq!(parse(&body)["error"]["code"], -32010, "{body}");
+    drop(server);
+    // For a trusted plugin: what its manifest requests (`echo`).
+    let server = Server::start(&["--grant-requested"]);
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let (_, body) = post(
+        &agent,
+        &url,
+        &request("call_host", Some(r#"["echo", [1]]"#)),
+    );
+    assert_eq!(parse(&body)["result"], json!([1]), "{body}");
     drop(server);
 
     let config = tempfile::NamedTempFile::new().unwrap();
