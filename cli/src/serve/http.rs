@@ -13,12 +13,7 @@ use axum::{
 use std::time::Instant;
 use tracing::{Instrument as _, field};
 use wasplug_hdk::{ErrorKind, Registry};
-
-/// What every handler shares.
-#[derive(Clone)]
-struct Shared {
-    registry: Registry,
-}
+use wasplug_protocol::excerpt;
 
 /// The server's routes over `registry`; bodies over `max_body` bytes are
 /// refused (413).
@@ -28,7 +23,7 @@ pub(crate) fn router(registry: Registry, max_body: usize) -> Router {
         .route("/plugins", get(list))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(Shared { registry })
+        .with_state(registry)
 }
 
 /// A response with a JSON body.
@@ -52,7 +47,7 @@ fn unknown_plugin(name: &str) -> Response {
 
 /// `POST /plugins/{name}`: one JSON-RPC request, answered by the plugin.
 async fn call(
-    State(shared): State<Shared>,
+    State(registry): State<Registry>,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -64,11 +59,11 @@ async fn call(
         method = field::Empty,
         id = field::Empty,
     );
-    answer(shared, name, body).instrument(span).await
+    answer(registry, name, body).instrument(span).await
 }
 
-async fn answer(shared: Shared, name: String, body: Result<Bytes, BytesRejection>) -> Response {
-    if shared.registry.get(&name).is_none() {
+async fn answer(registry: Registry, name: String, body: Result<Bytes, BytesRejection>) -> Response {
+    if registry.get(&name).is_none() {
         return unknown_plugin(&name);
     }
     let body = match body {
@@ -92,26 +87,27 @@ async fn answer(shared: Shared, name: String, body: Result<Bytes, BytesRejection
             return json(StatusCode::BAD_REQUEST, bad.answer());
         }
     };
+    // Both are the client's text: cut (to about 200 bytes) and escaped.
     let span = tracing::Span::current();
-    span.record("method", text::escape(&request.method).as_ref());
+    span.record("method", text::escape(&excerpt(&request.method)).as_ref());
     if let Some(id) = &request.id {
-        span.record("id", text::escape(id.get()).as_ref());
+        span.record("id", text::escape(&excerpt(id.get())).as_ref());
     }
     let started = Instant::now();
-    let outcome = shared
-        .registry
+    let outcome = registry
         .call_raw(&name, &request.method, request.params)
         .await;
     let elapsed = started.elapsed();
-    match (&outcome, &request.id) {
-        (Err(error), _) if matches!(error.kind(), ErrorKind::UnknownPlugin { .. }) => {
+    match &outcome {
+        Ok(_) => tracing::info!(?elapsed, "answered"),
+        // Removed since the check above.
+        Err(error) if matches!(error.kind(), ErrorKind::UnknownPlugin { .. }) => {
             return unknown_plugin(&name);
         }
-        (Ok(_), _) => tracing::info!(?elapsed, "answered"),
-        (Err(error), _) if matches!(error.kind(), ErrorKind::Plugin { .. }) => {
+        Err(error) if matches!(error.kind(), ErrorKind::Plugin { .. }) => {
             tracing::info!(?elapsed, %error, "answered with an error");
         }
-        (Err(error), _) => tracing::warn!(?elapsed, %error, kind = error.kind().name(), "failed"),
+        Err(error) => tracing::warn!(?elapsed, %error, kind = error.kind().name(), "failed"),
     }
     let Some(id) = request.id else {
         return StatusCode::NO_CONTENT.into_response();
@@ -124,8 +120,8 @@ async fn answer(shared: Shared, name: String, body: Result<Bytes, BytesRejection
 }
 
 /// `GET /plugins`: the loaded plugins, by name.
-async fn list(State(shared): State<Shared>) -> Response {
-    let plugins = shared.registry.list();
+async fn list(State(registry): State<Registry>) -> Response {
+    let plugins = registry.list();
     let plugins: Vec<_> = plugins.iter().map(plugins::describe).collect();
     match serde_json::to_string(&plugins) {
         Ok(body) => json(StatusCode::OK, body),
@@ -140,8 +136,8 @@ async fn list(State(shared): State<Shared>) -> Response {
 }
 
 /// `GET /healthz`: the server runs; how many plugins it serves.
-async fn healthz(State(shared): State<Shared>) -> Response {
-    let plugins = shared.registry.list().len();
+async fn healthz(State(registry): State<Registry>) -> Response {
+    let plugins = registry.list().len();
     json(
         StatusCode::OK,
         format!("{{\"status\":\"ok\",\"plugins\":{plugins}}}"),

@@ -153,13 +153,13 @@ struct ErrorObject<'a> {
 }
 
 fn write(answer: &Answer<'_>) -> String {
-    // Raw values are valid JSON and strings always serialize: this cannot
-    // fail, but an answer must go out whatever happens.
-    serde_json::to_string(answer).unwrap_or_else(|e| {
+    // Raw values are valid JSON and the rest are strings and numbers: this
+    // cannot fail, but an answer must go out whatever happens.
+    serde_json::to_string(answer).unwrap_or_else(|_| {
         format!(
             r#"{{"jsonrpc":"2.0","error":{{"code":{},"message":"{}"}},"id":null}}"#,
             codes::INTERNAL_ERROR,
-            e.to_string().escape_default()
+            codes::INTERNAL_ERROR_MSG
         )
     })
 }
