@@ -7,6 +7,7 @@ mod cli {
     mod inspect;
     mod methods;
     mod numbers;
+    mod report;
     mod run;
     mod support;
     mod terminal;

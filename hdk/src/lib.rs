@@ -71,6 +71,7 @@ mod platform;
 mod plugin;
 pub mod text;
 
+pub use call::{CallOptions, CallReport};
 pub use error::{Error, ErrorKind};
 pub use host::{HostContext, HostMethods};
 pub use limits::Limits;

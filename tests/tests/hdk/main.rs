@@ -11,3 +11,4 @@ mod hostile;
 mod logging;
 mod methods;
 mod numbers;
+mod report;
