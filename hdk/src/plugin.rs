@@ -283,22 +283,18 @@ async fn execute(
     let call = params.and_then(|params| {
         call::Call::start(Arc::clone(shared), method, params.as_deref(), options)
     });
-    let (result, used) = match call {
-        Ok(mut call) => {
-            let result = (&mut call).await;
-            (result, Some(call))
+    let mut call = match call {
+        Ok(call) => call,
+        Err(kind) => {
+            if let (Some(report), Some(started)) = (report, started) {
+                report.wall_time = started.elapsed();
+            }
+            return Err(Error::from(kind));
         }
-        Err(kind) => (Err(Error::from(kind)), None),
     };
+    let result = (&mut call).await;
     if let (Some(report), Some(started)) = (report, started) {
-        let wall_time = started.elapsed();
-        *report = match &used {
-            Some(call) => call.report(wall_time),
-            None => CallReport {
-                wall_time,
-                ..CallReport::default()
-            },
-        };
+        *report = call.report(started.elapsed());
     }
     result
 }
