@@ -209,6 +209,12 @@ pub enum ErrorKind {
         /// What wasmi said.
         reason: String,
     },
+    /// A [`crate::Registry`] holds no plugin of that name.
+    #[error("no plugin named `{name}` is loaded")]
+    UnknownPlugin {
+        /// The name asked for.
+        name: String,
+    },
     /// A waiting call could not arm its timer: natively, the OS refused to
     /// start the one timer thread all calls share (at its thread limit, say).
     #[error("cannot arm a timer for the call: {source}")]
@@ -250,6 +256,7 @@ impl ErrorKind {
             Self::InputLimit { .. } => "InputLimit",
             Self::Engine { .. } => "Engine",
             Self::Timer { .. } => "Timer",
+            Self::UnknownPlugin { .. } => "UnknownPlugin",
         }
     }
 
@@ -310,6 +317,12 @@ impl Error {
     /// Adds the plugin's name.
     pub(crate) fn in_plugin(mut self, plugin: &Arc<str>) -> Self {
         self.0.plugin = Some(Arc::clone(plugin));
+        self
+    }
+
+    /// Adds the method.
+    pub(crate) fn in_method(mut self, method: &str) -> Self {
+        self.0.method = Some(method.into());
         self
     }
 

@@ -69,6 +69,7 @@ mod limits;
 mod log;
 mod platform;
 mod plugin;
+mod registry;
 pub mod text;
 
 pub use call::{CallOptions, CallReport};
@@ -77,5 +78,6 @@ pub use host::{HostContext, HostMethods};
 pub use limits::Limits;
 pub use platform::{MaybeSend, MaybeSync};
 pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
+pub use registry::{Registry, RegistryEvent};
 pub use wasplug_protocol as protocol;
 pub use wasplug_protocol::{RawValue, RpcError};

@@ -10,7 +10,11 @@ use std::{future::Future, path::PathBuf, sync::Arc};
 use wasmi::{ExternType, Module};
 use wasplug_protocol::RawValue;
 use wasplug_wasi::{ModuleError, Program};
+<<<<<<< HEAD
 use web_time::Instant;
+=======
+use web_time::SystemTime;
+>>>>>>> main
 
 /// The wasmi engine plugins are compiled by and run in.
 ///
@@ -58,6 +62,7 @@ impl Engine {
 pub type Logger = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 /// Everything a call needs, shared by all calls to one plugin.
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) name: Arc<str>,
     pub(crate) program: Program,
@@ -65,6 +70,10 @@ pub(crate) struct Shared {
     pub(crate) router: Arc<dyn Router>,
     pub(crate) logger: Logger,
     pub(crate) protocol: Option<u32>,
+    /// SHA-256 of the bytes the plugin was built from, in lowercase hex.
+    pub(crate) digest: Box<str>,
+    /// When the plugin was built.
+    pub(crate) loaded_at: SystemTime,
 }
 
 /// A compiled plugin: call its methods.
@@ -123,9 +132,29 @@ impl Plugin {
         &self.shared.name
     }
 
+    /// The same plugin (sharing its compiled code) under another name.
+    pub(crate) fn renamed(&self, name: Arc<str>) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.name = name;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
     /// The limits every call runs under.
     pub fn limits(&self) -> &Limits {
         &self.shared.limits
+    }
+
+    /// The SHA-256 of the bytes (wasm or WAT, as read from the file) the
+    /// plugin was built from, in lowercase hex: tells two versions apart.
+    pub fn digest(&self) -> &str {
+        &self.shared.digest
+    }
+
+    /// When the plugin was built (loaded).
+    pub fn loaded_at(&self) -> SystemTime {
+        self.shared.loaded_at
     }
 
     /// The protocol version the plugin recorded, if it recorded one.
@@ -419,6 +448,7 @@ impl PluginBuilder {
                 (bytes, stem)
             }
         };
+        let digest = hex_sha256(&bytes);
         let engine = self.engine.unwrap_or_default().inner;
         let program = Program::new(&engine, &bytes).map_err(|error| match error {
             ModuleError::Invalid { reason } => ErrorKind::InvalidModule { reason },
@@ -442,14 +472,26 @@ impl PluginBuilder {
                 router: self.router,
                 logger: self.logger,
                 protocol,
+                digest,
+                loaded_at: SystemTime::now(),
             }),
         })
     }
 }
 
-/// Refuses every import the sandbox does not provide: anything outside
-/// `wasi_snapshot_preview1`, and WASI functions imported with another
-/// signature than WASI gives them (they could never link).
+/// SHA-256 of `bytes` in lowercase hex.
+fn hex_sha256(bytes: &[u8]) -> Box<str> {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let hash = sha2::Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for byte in hash {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex.into()
+}
+
 /// A plugin talks through WASI, which needs its memory (the module check
 /// of `wasplug_wasi::Program` covers the rest).
 fn check_memory(module: &Module) -> Result<(), ErrorKind> {

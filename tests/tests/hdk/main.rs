@@ -11,4 +11,5 @@ mod hostile;
 mod logging;
 mod methods;
 mod numbers;
+mod registry;
 mod report;
