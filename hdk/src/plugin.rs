@@ -10,11 +10,7 @@ use std::{future::Future, path::PathBuf, sync::Arc};
 use wasmi::{ExternType, Module};
 use wasplug_protocol::RawValue;
 use wasplug_wasi::{ModuleError, Program};
-<<<<<<< HEAD
-use web_time::Instant;
-=======
-use web_time::SystemTime;
->>>>>>> main
+use web_time::{Instant, SystemTime};
 
 /// The wasmi engine plugins are compiled by and run in.
 ///
