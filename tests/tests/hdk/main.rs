@@ -13,3 +13,4 @@ mod methods;
 mod numbers;
 mod registry;
 mod report;
+mod watch;
