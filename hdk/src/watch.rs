@@ -198,6 +198,7 @@ impl PluginDir {
             .unwrap_or_else(PoisonError::into_inner)
             .rescan()?;
         Ok(DirWatch {
+            dir,
             state,
             debouncer: Some(debouncer),
         })
@@ -209,8 +210,11 @@ impl PluginDir {
 ///
 /// Dropping it stops the watching: once the drop returns (it waits for a
 /// load in progress to end), the directory changes the registry no more.
-/// The plugins loaded stay in the registry.
+/// The plugins loaded stay in the registry. (The registry's callback runs
+/// on the watcher's thread during a load: dropping the handle there would
+/// wait for itself.)
 pub struct DirWatch {
+    dir: PathBuf,
     state: Arc<Mutex<State>>,
     debouncer: Option<Debouncer<RecommendedWatcher>>,
 }
@@ -219,7 +223,7 @@ impl core::fmt::Debug for DirWatch {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         f.debug_struct("DirWatch")
-            .field("dir", &state.dir)
+            .field("dir", &self.dir)
             .field("loaded", &state.owned)
             .finish_non_exhaustive()
     }
@@ -227,12 +231,8 @@ impl core::fmt::Debug for DirWatch {
 
 impl DirWatch {
     /// The directory watched.
-    pub fn dir(&self) -> PathBuf {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .dir
-            .clone()
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -421,6 +421,66 @@ fn settled_stamp(path: &Path) -> Option<Stamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ANSWER: &str = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":7}\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 36))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+    /// A fresh directory of its own under the system's temporary one.
+    fn fresh_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wasplug-watch-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn state(dir: &Path, registry: &Registry) -> State {
+        let hook: BuilderHook = Box::new(|path: &Path| Plugin::from_file(path));
+        State::new(dir.to_owned(), hook, registry.clone())
+    }
+
+    #[test]
+    fn a_watcher_error_or_a_change_of_the_directory_itself_rescans_it() {
+        let dir = fresh_dir("rescan");
+        let registry = Registry::new();
+        let mut state = state(&dir, &registry);
+        assert!(state.rescan().unwrap().is_empty());
+        // Files that came and went without an event reaching the watcher
+        // (its queue overflowed, say).
+        std::fs::write(dir.join("a.wasm"), ANSWER).unwrap();
+        state.handle(Err(notify::Error::generic("event queue overflow")));
+        assert_eq!(registry.names(), ["a"]);
+        std::fs::write(dir.join("b.wasm"), ANSWER).unwrap();
+        std::fs::remove_file(dir.join("a.wasm")).unwrap();
+        let event = notify_debouncer_mini::DebouncedEvent::new(
+            dir.clone(),
+            notify_debouncer_mini::DebouncedEventKind::Any,
+        );
+        state.handle(Ok(vec![event]));
+        assert_eq!(registry.names(), ["b"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_removed_file_removes_only_what_the_directory_loaded() {
+        let dir = fresh_dir("owned");
+        let registry = Registry::new();
+        registry.insert(Plugin::builder(ANSWER).name("mine").build().unwrap());
+        let mut state = state(&dir, &registry);
+        std::fs::write(dir.join("a.wasm"), ANSWER).unwrap();
+        state.rescan().unwrap();
+        assert_eq!(registry.names(), ["a", "mine"]);
+        std::fs::remove_file(dir.join("a.wasm")).unwrap();
+        state.sync("a", false).unwrap();
+        state.sync("mine", false).unwrap();
+        assert_eq!(registry.names(), ["mine"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn only_plugin_files_and_sidecars_name_a_plugin() {
