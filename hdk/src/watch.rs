@@ -298,12 +298,11 @@ impl State {
         };
         let mut names = BTreeSet::new();
         for event in events {
+            // Events of the directory itself (opened to be listed, say) are
+            // not about any plugin: a removed directory shows as removed
+            // files.
             if event.path == self.dir {
-                // The directory itself changed (moved, removed...).
-                if let Err(error) = self.rescan() {
-                    tracing::warn!(%error, "plugin directory rescan failed");
-                }
-                return;
+                continue;
             }
             if let Some(name) = event.path.file_name().and_then(plugin_name) {
                 names.insert(name.to_owned());
@@ -353,11 +352,15 @@ impl State {
             return Ok(());
         }
         let path = self.dir.join(format!("{name}.{PLUGIN_EXTENSION}"));
-        let stamp = if settle {
-            settled_stamp(&path)
-        } else {
-            stamp(&path)
-        };
+        let mut stamp = stamp(&path);
+        // Unchanged (the event was this watcher's own read of the file, say):
+        // nothing to wait for.
+        if stamp.is_some() && stamp.as_ref() == self.seen.get(name) {
+            return Ok(());
+        }
+        if settle && let Some(first) = stamp {
+            stamp = settled_stamp(&path, first);
+        }
         let Some(stamp) = stamp else {
             // Gone (or never a plugin file): drop what this directory loaded.
             self.seen.remove(name);
@@ -404,9 +407,10 @@ fn stamp(path: &Path) -> Option<Stamp> {
 }
 
 /// The stamp of the plugin file at `path` once two looks [`SETTLE`] apart
-/// agree (or after [`MAX_LOOKS`]); `None` when it is gone.
-fn settled_stamp(path: &Path) -> Option<Stamp> {
-    let mut last = stamp(path)?;
+/// agree (or after [`MAX_LOOKS`]), the first being `first`; `None` when it
+/// is gone.
+fn settled_stamp(path: &Path, first: Stamp) -> Option<Stamp> {
+    let mut last = first;
     for _ in 0..MAX_LOOKS {
         std::thread::sleep(SETTLE);
         let now = stamp(path)?;
@@ -445,23 +449,28 @@ mod tests {
     }
 
     #[test]
-    fn a_watcher_error_or_a_change_of_the_directory_itself_rescans_it() {
+    fn a_watcher_error_rescans_the_directory_and_its_own_events_do_not() {
         let dir = fresh_dir("rescan");
         let registry = Registry::new();
         let mut state = state(&dir, &registry);
         assert!(state.rescan().unwrap().is_empty());
-        // Files that came and went without an event reaching the watcher
-        // (its queue overflowed, say).
+        // Listing the directory opens it, which the watcher reports as an
+        // event of the directory itself: that must not list it again (each
+        // listing would bring the next).
         std::fs::write(dir.join("a.wasm"), ANSWER).unwrap();
-        state.handle(Err(notify::Error::generic("event queue overflow")));
-        assert_eq!(registry.names(), ["a"]);
-        std::fs::write(dir.join("b.wasm"), ANSWER).unwrap();
-        std::fs::remove_file(dir.join("a.wasm")).unwrap();
         let event = notify_debouncer_mini::DebouncedEvent::new(
             dir.clone(),
             notify_debouncer_mini::DebouncedEventKind::Any,
         );
         state.handle(Ok(vec![event]));
+        assert!(registry.is_empty());
+        // Files that came and went without an event reaching the watcher
+        // (its queue overflowed, say).
+        state.handle(Err(notify::Error::generic("event queue overflow")));
+        assert_eq!(registry.names(), ["a"]);
+        std::fs::write(dir.join("b.wasm"), ANSWER).unwrap();
+        std::fs::remove_file(dir.join("a.wasm")).unwrap();
+        state.handle(Err(notify::Error::generic("event queue overflow")));
         assert_eq!(registry.names(), ["b"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }

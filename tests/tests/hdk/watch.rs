@@ -319,6 +319,33 @@ fn a_sidecar_change_reloads_its_plugin() {
 }
 
 #[test]
+fn an_unchanged_file_is_not_loaded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.wasm");
+    std::fs::write(&path, versioned(1)).unwrap();
+    let (registry, events) = recording_registry();
+    let builds = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&builds);
+    let _watch = PluginDir::new(dir.path())
+        .debounce(DEBOUNCE)
+        .builder(move |path| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Plugin::from_file(path)
+        })
+        .watch(&registry)
+        .unwrap();
+    // Reading the file (as loading it does) and listing the directory are
+    // events too, but change nothing.
+    for _ in 0..3 {
+        std::fs::read(&path).unwrap();
+        std::fs::read_dir(dir.path()).unwrap().for_each(drop);
+        thread::sleep(DEBOUNCE * 4);
+    }
+    assert_eq!(builds.load(Ordering::SeqCst), 1);
+    assert_eq!(*events.lock().unwrap(), ["loaded p"]);
+}
+
+#[test]
 fn calls_during_replacements_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.wasm");
