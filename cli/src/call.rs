@@ -15,7 +15,9 @@ use std::{
     path::{Path, PathBuf},
     process::ExitCode,
 };
-use wasplug_hdk::{ErrorKind, Grants, HostMethods, HttpPolicy, KvStore, Limits, Plugin, RawValue};
+use wasplug_hdk::{
+    CallOptions, ErrorKind, Grants, HostMethods, HttpPolicy, KvStore, Limits, Plugin, RawValue,
+};
 use wasplug_protocol::{DISCOVER_METHOD, Discover};
 
 /// What `wasplug call --help` adds after the options.
@@ -165,6 +167,13 @@ pub(crate) struct CallArgs {
     /// Print the result indented over several lines instead of one.
     #[arg(long)]
     pretty: bool,
+    /// Print what the call used on stderr, as one line of JSON, whether it
+    /// succeeds or fails: wall time in microseconds, fuel, peak memory
+    /// (linear memory and tables, in bytes), host calls and notifications
+    /// the plugin sent:
+    /// {"wall_time_us":1520,"fuel_used":48211,"peak_memory":1179648,"host_calls":0,"notifications":0}
+    #[arg(long)]
+    report: bool,
     /// The params, as JSON text, or `-` to read them from stdin (see below).
     /// Default: none.
     #[arg(allow_negative_numbers = true)]
@@ -303,14 +312,30 @@ fn load(
 
 impl Loaded {
     /// Calls `method`, with a progress line while it runs long; returns the
-    /// result as the plugin wrote it.
-    fn call(&self, method: &str, params: Option<Box<RawValue>>) -> anyhow::Result<Box<RawValue>> {
+    /// result as the plugin wrote it. With `report`, first prints what the
+    /// call used on stderr, as one line of JSON.
+    fn call(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        report: bool,
+    ) -> anyhow::Result<Box<RawValue>> {
         let progress = Progress::start(
             &self.stderr,
             text::escape(&format!("calling `{method}` on {}", self.plugin.name())).into_owned(),
         );
-        let result = futures::executor::block_on(self.plugin.call_raw(method, params));
+        let (result, used) = if report {
+            let call = self.plugin.call_with(method, params, &CallOptions::new());
+            let (result, used) = futures::executor::block_on(call);
+            (result, Some(used))
+        } else {
+            let call = self.plugin.call_raw(method, params);
+            (futures::executor::block_on(call), None)
+        };
         drop(progress);
+        if let Some(used) = used {
+            self.stderr.line(&serde_json::to_string(&used)?);
+        }
         result.map_err(|error| {
             anyhow!(explain::explain(
                 &error,
@@ -326,7 +351,7 @@ impl Loaded {
 pub(crate) fn call(args: CallArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     let params = parse_params(read_params(args.params)?.as_deref())?;
     let loaded = load(&args.plugin, &args.limits, &args.give, level, &args.method)?;
-    let result = loaded.call(&args.method, params)?;
+    let result = loaded.call(&args.method, params, args.report)?;
     let layout = if args.pretty {
         Layout::Indented
     } else {
@@ -341,7 +366,7 @@ pub(crate) fn call(args: CallArgs, level: LogLevel) -> anyhow::Result<ExitCode> 
 pub(crate) fn methods(args: MethodsArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
     let give = GiveArgs::default();
     let loaded = load(&args.plugin, &args.limits, &give, level, DISCOVER_METHOD)?;
-    let answer = loaded.call(DISCOVER_METHOD, None)?;
+    let answer = loaded.call(DISCOVER_METHOD, None, false)?;
     if args.json {
         term::print_json(answer.get(), Layout::OneLine)?;
         return Ok(ExitCode::SUCCESS);

@@ -60,7 +60,7 @@ pub(crate) struct Stderr {
 
 impl Stderr {
     /// Writes one line (a newline is added).
-    fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         let mut shown = self.status_shown.lock().unwrap_or_else(|e| e.into_inner());
         let mut err = std::io::stderr().lock();
         if std::mem::take(&mut *shown) {

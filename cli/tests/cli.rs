@@ -8,6 +8,7 @@ mod cli {
     mod inspect;
     mod methods;
     mod numbers;
+    mod report;
     mod run;
     mod serve;
     mod support;

@@ -7,12 +7,14 @@ use crate::{
     plugin::Shared,
 };
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
+use serde::Serialize;
 use std::{
     collections::VecDeque,
     future::Future,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::Duration,
 };
 use wasplug_protocol::{
     ErrorObjectOwned, Event, FrameError, LineFramer, Peer, PeerConfig, RawValue, RequestId,
@@ -35,6 +37,106 @@ const ERROR_TAIL_LINES: usize = 16;
 const STEPS_PER_POLL: u32 = 16;
 
 type HostReply = (RequestId, Result<Box<RawValue>, ErrorObjectOwned>);
+
+/// Options of one call ([`Plugin::call_with`](crate::Plugin::call_with)):
+/// limits that override the plugin's [`Limits`](crate::Limits) for this call
+/// only, and a deadline.
+///
+/// By-value builder; the default overrides nothing, so the call runs under
+/// the plugin's limits.
+///
+/// ```
+/// use std::time::Duration;
+/// use wasplug_hdk::CallOptions;
+///
+/// // A tenth of a second and a million units of fuel, whatever the plugin allows.
+/// let options = CallOptions::new()
+///     .with_timeout(Some(Duration::from_millis(100)))
+///     .with_fuel(Some(1_000_000));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    fuel: Option<Option<u64>>,
+    memory: Option<Option<u64>>,
+    timeout: Option<Option<Duration>>,
+    deadline: Option<Instant>,
+}
+
+impl CallOptions {
+    /// Options that override nothing.
+    pub const fn new() -> Self {
+        Self {
+            fuel: None,
+            memory: None,
+            timeout: None,
+            deadline: None,
+        }
+    }
+
+    /// The fuel budget of this call (`None`: unbounded), instead of
+    /// [`Limits::fuel`](crate::Limits::fuel).
+    pub fn with_fuel(mut self, units: Option<u64>) -> Self {
+        self.fuel = Some(units);
+        self
+    }
+
+    /// The memory cap of this call in bytes (`None`: none), instead of
+    /// [`Limits::memory`](crate::Limits::memory).
+    pub fn with_memory(mut self, bytes: Option<u64>) -> Self {
+        self.memory = Some(bytes);
+        self
+    }
+
+    /// The wall-clock timeout of this call (`None`: none), instead of
+    /// [`Limits::timeout`](crate::Limits::timeout). It counts from the
+    /// call's first poll, as the plugin's timeout does.
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// An instant the call must end by, on top of the timeout: the earlier
+    /// of the two ends the call with [`ErrorKind::Timeout`], whose `limit`
+    /// is then the time from the call's first poll to that instant (zero if
+    /// it had passed already: then no guest code runs).
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+}
+
+/// What one call used, from
+/// [`Plugin::call_with`](crate::Plugin::call_with): there is one for every
+/// call, failed or not.
+///
+/// Serializes to one JSON object: `{"wall_time_us":1520,"fuel_used":48211,
+/// "peak_memory":1179648,"host_calls":0,"notifications":0}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CallReport {
+    /// Wall-clock time from the call's first poll to its end: instantiation,
+    /// guest code, and every wait (host calls, sleeps, notification
+    /// handlers). Serialized as `wall_time_us`, whole microseconds.
+    #[serde(rename = "wall_time_us", serialize_with = "micros")]
+    pub wall_time: Duration,
+    /// Fuel the call used (its start function, `_start`, and the WASI work
+    /// charged as fuel): exactly what counts against its budget.
+    pub fuel_used: u64,
+    /// The most linear memory plus tables the guest held, in bytes, counted
+    /// as for [`Limits::memory`](crate::Limits::memory). An instance never
+    /// shrinks, so this is also what it held at the end.
+    pub peak_memory: u64,
+    /// Requests the guest sent to host methods (one refused with
+    /// [`ErrorKind::TooManyHostCalls`] is not counted).
+    pub host_calls: u64,
+    /// Notifications the guest sent (with a handler or not).
+    pub notifications: u64,
+}
+
+fn micros<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX))
+}
 
 /// Stderr lines: each goes to the logger; the last ones are kept for errors.
 struct StderrLog {
@@ -129,19 +231,27 @@ pub(crate) struct Call {
     answer: Option<Result<Box<RawValue>, ErrorKind>>,
     timer: Option<Sleep>,
     deadline: Option<Instant>,
+    /// The limit a timeout error names: the time from the start to
+    /// `deadline`.
+    timeout: Duration,
     /// The last guest deadline (ns on its clock) and the host instant it was
     /// found to fall at: polled again, the same wait keeps the same timer.
     wake: Option<(u64, Instant)>,
     stderr: StderrLog,
+    /// Host calls and notifications the guest sent, for the report.
+    host_calls_made: u64,
+    notifications_received: u64,
 }
 
 impl Call {
-    /// Prepares a call: the request line waits in the guest's stdin. No guest
-    /// code runs until the future is polled.
+    /// Prepares a call under the plugin's limits as `options` override them:
+    /// the request line waits in the guest's stdin. No guest code runs until
+    /// the future is polled.
     pub(crate) fn start(
         shared: Arc<Shared>,
         method: &str,
         params: Option<&RawValue>,
+        options: &CallOptions,
     ) -> Result<Self, ErrorKind> {
         let limits = &shared.limits;
         let config = PeerConfig::default()
@@ -164,11 +274,12 @@ impl Call {
             .stderr_capacity(PIPE_CAPACITY)
             .build();
         let guest_limits = GuestLimits::default()
-            .with_memory(limits.memory())
-            .with_fuel(limits.fuel())
+            .with_memory(options.memory.unwrap_or(limits.memory()))
+            .with_fuel(options.fuel.unwrap_or(limits.fuel()))
             .with_fuel_slice(limits.fuel_slice());
         let guest = Guest::new(&shared.program, wasi, guest_limits);
-        let deadline = limits.timeout().and_then(|t| Instant::now().checked_add(t));
+        let timeout = options.timeout.unwrap_or(limits.timeout());
+        let (deadline, timeout) = deadline(timeout, options.deadline);
         let stderr = StderrLog::new(limits.stderr_kept());
         let framer = LineFramer::new(limits.max_line());
         Ok(Self {
@@ -182,9 +293,23 @@ impl Call {
             answer: None,
             timer: None,
             deadline,
+            timeout,
             wake: None,
             stderr,
+            host_calls_made: 0,
+            notifications_received: 0,
         })
+    }
+
+    /// What the call used so far, with its `wall_time`.
+    pub(crate) fn report(&self, wall_time: Duration) -> CallReport {
+        CallReport {
+            wall_time,
+            fuel_used: self.guest.fuel_used(),
+            peak_memory: self.guest.memory_used(),
+            host_calls: self.host_calls_made,
+            notifications: self.notifications_received,
+        }
     }
 
     /// The error for how the guest ended without answering.
@@ -258,6 +383,7 @@ impl Call {
                     self.spawn_host_call(id, &method, params)?
                 }
                 Event::Notification { method, params } => {
+                    self.notifications_received = self.notifications_received.saturating_add(1);
                     if let Some(handler) =
                         self.shared
                             .router
@@ -280,6 +406,7 @@ impl Call {
         if self.host_calls.len() >= limit {
             return Err(ErrorKind::TooManyHostCalls { limit });
         }
+        self.host_calls_made = self.host_calls_made.saturating_add(1);
         let reply = self.shared.router.call(&self.shared.name, method, params);
         self.host_calls
             .push(Box::pin(reply.map(move |result| (id, result))));
@@ -401,9 +528,10 @@ impl Call {
         loop {
             if let Some(deadline) = self.deadline
                 && Instant::now() >= deadline
-                && let Some(limit) = self.shared.limits.timeout()
             {
-                return Poll::Ready(Err(ErrorKind::Timeout { limit }));
+                return Poll::Ready(Err(ErrorKind::Timeout {
+                    limit: self.timeout,
+                }));
             }
             self.run_notifications(cx);
             if self.answer.is_some() {
@@ -453,6 +581,25 @@ impl Call {
                 }
             }
         }
+    }
+}
+
+/// The deadline of a call that starts now, from its timeout and its
+/// absolute deadline (the earlier wins), and the time from now to it.
+fn deadline(timeout: Option<Duration>, at: Option<Instant>) -> (Option<Instant>, Duration) {
+    let now = match (timeout, at) {
+        (None, None) => return (None, Duration::ZERO),
+        _ => Instant::now(),
+    };
+    let by_timeout = timeout.and_then(|t| Some((now.checked_add(t)?, t)));
+    let by_instant = at.map(|at| (at, at.saturating_duration_since(now)));
+    let earliest = match (by_timeout, by_instant) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    match earliest {
+        Some((at, limit)) => (Some(at), limit),
+        None => (None, Duration::ZERO),
     }
 }
 

@@ -83,7 +83,10 @@ mod platform;
 mod plugin;
 mod registry;
 pub mod text;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+mod watch;
 
+pub use call::{CallOptions, CallReport};
 pub use capabilities::{HttpPolicy, KvLimits, KvStore};
 pub use error::{Error, ErrorKind};
 pub use grants::Grants;
@@ -95,3 +98,5 @@ pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
 pub use registry::{Registry, RegistryEvent};
 pub use wasplug_protocol as protocol;
 pub use wasplug_protocol::{Manifest, ManifestError, RawValue, RpcError};
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use watch::{DirWatch, PluginDir, WatchError};

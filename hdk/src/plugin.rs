@@ -1,7 +1,7 @@
 //! A compiled plugin, ready to be called.
 
 use crate::{
-    Error, ErrorKind, Grants, HostMethods, Limits, call, exact,
+    CallOptions, CallReport, Error, ErrorKind, Grants, HostMethods, Limits, call, exact,
     host::{Gate, Router},
     manifest::{self, ManifestSource},
     platform::{MaybeSend, MaybeSync},
@@ -11,7 +11,7 @@ use std::{future::Future, path::PathBuf, sync::Arc};
 use wasmi::{ExternType, Module};
 use wasplug_protocol::{Manifest, RawValue};
 use wasplug_wasi::{ModuleError, Program};
-use web_time::SystemTime;
+use web_time::{Instant, SystemTime};
 
 /// The wasmi engine plugins are compiled by and run in.
 ///
@@ -263,9 +263,53 @@ impl Plugin {
         self.run(method, Ok(params), Ok)
     }
 
-    /// The one body of every call: runs `method` with `params` (or fails
-    /// with their error), hands the raw result to `finish`, and names the
-    /// plugin and the method in any error.
+    /// Calls `method` as [`Plugin::call_raw`] does, under `options` (limits
+    /// overriding the plugin's for this call, a deadline), and reports what
+    /// the call used: wall time, fuel, peak memory, host calls and
+    /// notifications. The report comes with every call, failed or not.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// use wasplug_hdk::{CallOptions, ErrorKind, Plugin};
+    ///
+    /// // A plugin that loops forever.
+    /// let wat = r#"(module (memory (export "memory") 1)
+    ///   (func (export "_start") (loop (br 0))))"#;
+    /// let plugin = Plugin::builder(wat).name("spinner").build()?;
+    /// let options = CallOptions::new().with_fuel(Some(50_000));
+    /// let (result, report) = plugin.call_with("spin", None, &options).await;
+    /// assert!(matches!(result.unwrap_err().kind(), ErrorKind::OutOfFuel { limit: 50_000 }));
+    /// // All of it used (but what the last loop iteration could not pay for).
+    /// assert!((49_990..=50_000).contains(&report.fuel_used));
+    /// assert_eq!(report.peak_memory, 65_536); // one page
+    /// # Ok::<(), wasplug_hdk::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Plugin::call_raw`], with the limits as `options` set them.
+    pub fn call_with(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        options: &CallOptions,
+    ) -> impl Future<Output = (Result<Box<RawValue>, Error>, CallReport)> + 'static + use<> {
+        let shared = Arc::clone(&self.shared);
+        let method: Box<str> = method.into();
+        let options = *options;
+        async move {
+            let mut report = CallReport::default();
+            let result = execute(&shared, &method, Ok(params), &options, Some(&mut report))
+                .await
+                .map_err(|error| error.in_call(&shared.name, &method));
+            (result, report)
+        }
+    }
+
+    /// The body of every call but [`Plugin::call_with`]: runs `method` with
+    /// `params` (or fails with their error) under the plugin's limits, hands
+    /// the raw result to `finish`, and names the plugin and the method in
+    /// any error.
     fn run<R, F>(
         &self,
         method: &str,
@@ -278,20 +322,45 @@ impl Plugin {
         let shared = Arc::clone(&self.shared);
         let method: Box<str> = method.into();
         async move {
-            let result = match params {
-                Ok(params) => {
-                    match call::Call::start(Arc::clone(&shared), &method, params.as_deref()) {
-                        Ok(call) => call.await,
-                        Err(kind) => Err(Error::from(kind)),
-                    }
-                }
-                Err(kind) => Err(Error::from(kind)),
-            };
-            result
+            execute(&shared, &method, params, &PLUGIN_LIMITS, None)
+                .await
                 .and_then(|raw| finish(raw).map_err(Error::from))
                 .map_err(|error| error.in_call(&shared.name, &method))
         }
     }
+}
+
+/// The options of a call under the plugin's own limits.
+static PLUGIN_LIMITS: CallOptions = CallOptions::new();
+
+/// The one body of every call: runs `method` with `params` (or fails with
+/// their error) under `options`, and fills `report` (if given: plain calls
+/// measure nothing).
+async fn execute(
+    shared: &Arc<Shared>,
+    method: &str,
+    params: Result<Option<Box<RawValue>>, ErrorKind>,
+    options: &CallOptions,
+    report: Option<&mut CallReport>,
+) -> Result<Box<RawValue>, Error> {
+    let started = report.is_some().then(Instant::now);
+    let call = params.and_then(|params| {
+        call::Call::start(Arc::clone(shared), method, params.as_deref(), options)
+    });
+    let mut call = match call {
+        Ok(call) => call,
+        Err(kind) => {
+            if let (Some(report), Some(started)) = (report, started) {
+                report.wall_time = started.elapsed();
+            }
+            return Err(Error::from(kind));
+        }
+    };
+    let result = (&mut call).await;
+    if let (Some(report), Some(started)) = (report, started) {
+        *report = call.report(started.elapsed());
+    }
+    result
 }
 
 /// Serializes params, which must be a JSON array, an object, or `null`
@@ -631,6 +700,8 @@ mod tests {
         let wat = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
         let plugin = Plugin::builder(wat).build().unwrap();
         let call = plugin.call("m", serde_json::Value::Null);
+        assert_send(&call);
+        let call = plugin.call_with("m", None, &crate::CallOptions::new());
         assert_send(&call);
     }
 }

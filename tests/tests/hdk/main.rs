@@ -18,3 +18,5 @@ mod methods;
 mod numbers;
 mod permissions;
 mod registry;
+mod report;
+mod watch;
