@@ -76,7 +76,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
     runtime.block_on(async move {
         let registry = Registry::new();
         registry.on_event(plugins::log_event);
-        plugins::serve_dir(&registry, &args.dir, &factory)?;
+        let watch = plugins::serve_dir(&registry, &args.dir, factory)?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -89,6 +89,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the HTTP server failed")?;
+        drop(watch);
         tracing::info!("stopped: every call in flight has finished");
         Ok(ExitCode::SUCCESS)
     })

@@ -3,15 +3,11 @@
 
 use super::config::{Config, Settings};
 use crate::{LogLevel, call, term::Stderr, text};
-use anyhow::Context as _;
 use serde::Serialize;
-use std::{
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::UNIX_EPOCH,
-};
+use std::{path::Path, sync::Arc, time::UNIX_EPOCH};
 use wasplug_hdk::{
-    Grants, HttpPolicy, KvStore, Limits, Plugin, PluginBuilder, Registry, RegistryEvent,
+    DirWatch, Grants, HttpPolicy, KvStore, Limits, Plugin, PluginBuilder, PluginDir, Registry,
+    RegistryEvent, WatchError,
 };
 
 /// Builds plugins: the same limits for all, each with its own settings.
@@ -166,35 +162,19 @@ pub(crate) fn log_event(event: &RegistryEvent<'_>) {
     }
 }
 
-/// The plugin files of `dir`: `NAME.wasm`.
-fn plugin_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?
-            .path();
-        if path.extension().is_some_and(|ext| ext == "wasm") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// Loads every plugin of `dir` into `registry`. A file that does not load
-/// is reported (a `failed` event) and skipped.
+/// Loads every plugin of `dir` into `registry`, then keeps the registry in
+/// step with the directory (added, replaced and removed files) until the
+/// returned handle is dropped. A file that does not load is a `failed`
+/// event, and an older version of it goes on serving.
 ///
 /// # Errors
-/// When the directory cannot be read.
-pub(crate) fn serve_dir(registry: &Registry, dir: &Path, factory: &Factory) -> anyhow::Result<()> {
-    for path in plugin_files(dir)? {
-        let name = path
-            .file_stem()
-            .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
-        // A failure is an event, logged by `log_event`.
-        let _ = registry.load(&name, || factory.builder(&path).build());
-    }
-    Ok(())
+/// When the directory cannot be read or watched.
+pub(crate) fn serve_dir(
+    registry: &Registry,
+    dir: &Path,
+    factory: Factory,
+) -> Result<DirWatch, WatchError> {
+    PluginDir::new(dir)
+        .builder(move |path| factory.builder(path))
+        .watch(registry)
 }

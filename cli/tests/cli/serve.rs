@@ -198,7 +198,7 @@ fn request(method: &str, params: Option<&str>) -> String {
 fn answering(result: &str) -> String {
     writing_plugin(
         b"",
-        format!(r#"{{"jsonrpc":"2.0","id":1,"result":{result}}}"#).as_bytes(),
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{result}}}\n").as_bytes(),
     )
 }
 
@@ -210,14 +210,15 @@ fn replace(dir: &Path, name: &str, contents: &[u8]) {
     std::fs::rename(&temp, dir.join(name)).expect("rename it into place");
 }
 
-/// Calls `method` until it answers `expected`, for up to `within`.
+/// Calls `method` until it answers `expected`, for up to `within`; returns
+/// how long that took.
 fn wait_for_result(
     server: &Server,
     agent: &ureq::Agent,
     method: &str,
     expected: &Value,
     within: Duration,
-) {
+) -> Duration {
     let started = Instant::now();
     loop {
         let (status, body) = post(
@@ -227,7 +228,7 @@ fn wait_for_result(
         );
         assert_eq!(status, 200, "{body}");
         if parse(&body)["result"] == *expected {
-            return;
+            return started.elapsed();
         }
         assert!(
             started.elapsed() < within,
@@ -566,7 +567,7 @@ fn sigterm_lets_the_call_in_flight_finish_then_exits_0() {
 fn a_replaced_file_serves_new_requests_and_a_corrupt_one_keeps_the_old() {
     let server = Server::start(&[]);
     let agent = agent();
-    wait_for_result(&server, &agent, "ping", &json!("pong"), RELOAD_WITHIN);
+    let _ = wait_for_result(&server, &agent, "ping", &json!("pong"), RELOAD_WITHIN);
 
     // A corrupt file: the old version goes on serving, and the failure is logged.
     replace(server.dir.path(), &format!("{NAME}.wasm"), b"\0asm garbage");
@@ -579,7 +580,7 @@ fn a_replaced_file_serves_new_requests_and_a_corrupt_one_keeps_the_old() {
         );
         thread::sleep(Duration::from_millis(50));
     }
-    wait_for_result(&server, &agent, "ping", &json!("pong"), RELOAD_WITHIN);
+    let _ = wait_for_result(&server, &agent, "ping", &json!("pong"), RELOAD_WITHIN);
 
     // A good new version takes over.
     replace(
@@ -587,7 +588,7 @@ fn a_replaced_file_serves_new_requests_and_a_corrupt_one_keeps_the_old() {
         &format!("{NAME}.wasm"),
         answering(r#""v2""#).as_bytes(),
     );
-    wait_for_result(&server, &agent, "ping", &json!("v2"), RELOAD_WITHIN);
+    let _ = wait_for_result(&server, &agent, "ping", &json!("v2"), RELOAD_WITHIN);
 
     // A new file is served; a removed one is not.
     replace(server.dir.path(), "second.wasm", answering("2").as_bytes());
@@ -654,6 +655,7 @@ fn load(concurrency: usize, duration: Duration, replacements: u32) {
     ];
     let agent = agent();
     let pause = duration / (replacements + 1);
+    let mut slowest_switch = Duration::ZERO;
     for i in 1..=replacements {
         thread::sleep(pause);
         let version = &versions[(i % 2) as usize];
@@ -665,7 +667,8 @@ fn load(concurrency: usize, duration: Duration, replacements: u32) {
             json!("pong")
         };
         // Under load a request waits its turn behind the others.
-        wait_for_result(&server, &agent, "ping", &expected, HANG);
+        let switch = wait_for_result(&server, &agent, "ping", &expected, HANG);
+        slowest_switch = slowest_switch.max(switch);
     }
     thread::sleep(pause);
     stop.store(true, Ordering::Relaxed);
@@ -685,7 +688,8 @@ fn load(concurrency: usize, duration: Duration, replacements: u32) {
     let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
     eprintln!(
         "serve load: {concurrency} concurrent, {:.1} s, {replacements} replacements: {} requests \
-         ({} old plugin, {} new), {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+         ({} old plugin, {} new), {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         a replacement answered within {:.2} s of its rename",
         elapsed.as_secs_f64(),
         latencies.len(),
         answers[0],
@@ -694,6 +698,7 @@ fn load(concurrency: usize, duration: Duration, replacements: u32) {
         p(0.5).as_secs_f64() * 1e3,
         p(0.99).as_secs_f64() * 1e3,
         p(1.0).as_secs_f64() * 1e3,
+        slowest_switch.as_secs_f64(),
     );
     let stderr = server.stderr();
     assert!(!stderr.contains("panicked"), "{stderr}");
