@@ -19,6 +19,12 @@ use wasplug_hdk::Registry;
 
 /// What `wasplug serve --help` adds after the options.
 pub(crate) const SERVE_HELP: &str = "\
+Each NAME.wasm in DIR is served as the plugin NAME. DIR is watched: a file
+added is served, a file replaced (in place, or renamed into place) serves new
+requests while those in flight finish on the old version, a file that does
+not load leaves the old version serving (a warning says why), a file removed
+is no longer served.
+
 Routes:
   POST /plugins/NAME  the body is one JSON-RPC 2.0 request to the plugin NAME;
                       the answer is its JSON-RPC response (200, errors too),
@@ -32,6 +38,23 @@ Calls that fail without the plugin answering get a JSON-RPC error whose data
 is {\"kind\": \"...\"}: -32020 the plugin failed (a trap or panic, an exit
 without an answer), -32021 the call broke a limit (fuel, timeout, memory...),
 -32022 the host could not run it.
+
+A plugin may call no host method (but config.get) unless granted: --grant,
+--grant-requested, or the config file:
+
+  [defaults]                 # every plugin; [plugins.NAME] keys replace these
+  grant = [\"time\"]           # host methods: echo, time, log
+  grant_requested = false    # what the plugin's manifest requests
+  refuse_ungranted = false   # refuse a plugin requesting more than granted
+  kv = false                 # kv.get/set/delete, in memory
+  allow_http = []            # hosts http.fetch may reach
+  config = {}                # what config.get reads
+  args = []                  # the plugin's arguments
+  env = {}                   # its environment
+
+  [plugins.greeter]
+  grant = [\"echo\", \"log\"]
+  config = { greeting = \"Hello\" }
 
 Once listening, `listening on http://ADDR` is printed on stdout (with
 --listen 127.0.0.1:0, ADDR has the port chosen). SIGINT or SIGTERM stops the

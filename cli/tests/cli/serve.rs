@@ -688,7 +688,7 @@ fn load(concurrency: usize, duration: Duration, replacements: u32) {
     let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
     eprintln!(
         "serve load: {concurrency} concurrent, {:.1} s, {replacements} replacements: {} requests \
-         ({} old plugin, {} new), {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         ({} by the test plugin, {} by the fixed answer), {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
          a replacement answered within {:.2} s of its rename",
         elapsed.as_secs_f64(),
         latencies.len(),
