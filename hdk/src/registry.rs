@@ -1,6 +1,6 @@
 //! Plugins by name, replaced while they serve.
 
-use crate::{Error, ErrorKind, Plugin};
+use crate::{CallOptions, CallReport, Error, ErrorKind, Plugin};
 use std::{
     collections::BTreeMap,
     future::Future,
@@ -325,6 +325,28 @@ impl Registry {
             match call {
                 Ok(call) => call.await,
                 Err(error) => Err(error.in_method(&method)),
+            }
+        }
+    }
+
+    /// Calls `method` of the plugin serving `name` now, as
+    /// [`Plugin::call_with`]: with per-call options, and a report of what
+    /// the call used (empty when no plugin has that name).
+    pub fn call_with(
+        &self,
+        name: &str,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        options: &CallOptions,
+    ) -> impl Future<Output = (Result<Box<RawValue>, Error>, CallReport)> + 'static + use<> {
+        let call = self
+            .plugin(name)
+            .map(|plugin| plugin.call_with(method, params, options));
+        let method: Box<str> = method.into();
+        async move {
+            match call {
+                Ok(call) => call.await,
+                Err(error) => (Err(error.in_method(&method)), CallReport::default()),
             }
         }
     }

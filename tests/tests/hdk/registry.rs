@@ -9,7 +9,7 @@ use std::{
     },
     thread,
 };
-use wasplug_hdk::{ErrorKind, Limits, Plugin, Registry, RegistryEvent};
+use wasplug_hdk::{CallOptions, ErrorKind, Limits, Plugin, Registry, RegistryEvent};
 
 /// A plugin that counts down from `spin` (a busy loop, so a call stays in
 /// flight for a while) and then answers every call with `version`.
@@ -174,6 +174,22 @@ fn plugins_are_listed_by_name_under_the_name_they_were_loaded_as() {
     let error = block_on(registry.call_raw("zz", "m", None)).unwrap_err();
     assert!(matches!(error.kind(), ErrorKind::UnknownPlugin { name } if name == "zz"));
     assert_eq!((error.plugin(), error.method()), (Some("zz"), Some("m")));
-    // The same bytes have the same digest, whatever the name.
     assert_eq!(registry.get("a").unwrap().digest().len(), 64);
+    let (result, report) = block_on(registry.call_with("zz", "m", None, &CallOptions::new()));
+    assert!(matches!(
+        result.unwrap_err().kind(),
+        ErrorKind::UnknownPlugin { .. }
+    ));
+    assert_eq!(report.fuel_used, 0);
+    // Per-call options reach the plugin: too little fuel for its spin.
+    registry.insert(versioned(3, 100_000));
+    let tight = CallOptions::new().with_fuel(Some(10_000));
+    let (result, report) = block_on(registry.call_with("p", "m", None, &tight));
+    assert!(matches!(
+        result.unwrap_err().kind(),
+        ErrorKind::OutOfFuel { .. }
+    ));
+    assert!(report.fuel_used > 0);
+    let (result, _) = block_on(registry.call_with("p", "m", None, &CallOptions::new()));
+    assert_eq!(result.unwrap().get(), "3");
 }
