@@ -308,7 +308,7 @@ fn a_sidecar_change_reloads_its_plugin() {
         .watch(&registry)
         .unwrap();
     assert_eq!(builds.load(Ordering::SeqCst), 1);
-    std::fs::write(dir.path().join("p.json"), b"{}").unwrap();
+    std::fs::write(dir.path().join("p.json"), br#"{"name":"p","protocol":1}"#).unwrap();
     wait_for_event(&events, "replaced p", 1);
     assert_eq!(builds.load(Ordering::SeqCst), 2);
     // A sidecar without its plugin loads nothing.
