@@ -187,9 +187,18 @@ mod sidecar {
         }
     }
 
+    /// Whether the sidecar `path` exists. One that is not a regular file
+    /// (a directory, a FIFO, a device: opening it could block forever) is
+    /// refused: [`ErrorKind::BadManifest`].
     fn exists(path: &Path) -> Result<bool, ErrorKind> {
         match std::fs::metadata(path) {
-            Ok(_) => Ok(true),
+            Ok(meta) if meta.is_file() => Ok(true),
+            Ok(_) => Err(sidecar_error(
+                path.to_owned(),
+                ManifestError::Syntax {
+                    reason: "the sidecar is not a regular file".to_owned(),
+                },
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(source) => Err(io(path, source)),
         }
