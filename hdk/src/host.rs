@@ -340,11 +340,7 @@ impl Gate {
         let gate = Self {
             router,
             granted,
-            builtins: Builtins {
-                config: Arc::new(config),
-                http,
-                kv,
-            },
+            builtins: Builtins::new(config, http, kv),
         };
         if gate.granted.refuse_ungranted {
             let mut missing: Vec<String> = requested
