@@ -409,3 +409,41 @@ fn one_plugin_has_at_most_its_concurrent_fetches_in_flight() {
     });
     assert_eq!(server.connections(), 4);
 }
+
+#[test]
+fn the_timeout_counts_from_the_call_even_while_waiting_for_a_thread() {
+    // 16 fetches held by the server fill the HTTP pool's threads (4 plugins
+    // of 4 fetches each); a fetch waiting behind them times out on time.
+    let server = Server::start();
+    let policy = HttpPolicy::allow(["127.0.0.1"]);
+    let holders: Vec<Plugin> = (0..4).map(|_| plugin(policy.clone())).collect();
+    let waiting = plugin(policy.with_timeout(Duration::from_millis(500)));
+    let hold = json!({"url": server.url("/hold")});
+    futures::executor::block_on(async {
+        let held = futures::future::join_all(
+            holders
+                .iter()
+                .flat_map(|p| (0..4).map(move |_| p))
+                .map(|p| call_host(p, "http.fetch", hold.clone())),
+        );
+        let late = async {
+            until(|| server.connections() == 16).await;
+            let started = Instant::now();
+            let error = call_host(&waiting, "http.fetch", json!({"url": server.url("/hello")}))
+                .await
+                .unwrap_err();
+            assert_eq!(limit(error), "timeout_ms");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                started.elapsed()
+            );
+            server.release();
+        };
+        let (held, ()) = futures::future::join(held, late).await;
+        assert!(
+            held.into_iter()
+                .all(|answer| answer.unwrap()["body"] == "held")
+        );
+    });
+}
