@@ -94,13 +94,20 @@ pub(crate) struct GiveArgs {
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
     /// Grant `http.fetch` for HOST (`host` for any port, or `host:port`;
-    /// repeatable).
-    #[arg(long = "allow-http", value_name = "HOST")]
+    /// IPv6 in brackets; no scheme, path or trailing dot; repeatable).
+    #[arg(long = "allow-http", value_name = "HOST", value_parser = allowed_host)]
     allow_http: Vec<String>,
     /// Grant `kv.get`, `kv.set` and `kv.delete`, on a store in memory that
     /// lasts for this call.
     #[arg(long)]
     kv: bool,
+}
+
+/// An `--allow-http` value, checked as [`HttpPolicy::try_allow`] does.
+fn allowed_host(value: &str) -> Result<String, String> {
+    HttpPolicy::try_allow([value])
+        .map(|_| value.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 impl GiveArgs {
