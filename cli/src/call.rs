@@ -94,13 +94,20 @@ pub(crate) struct GiveArgs {
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
     /// Grant `http.fetch` for HOST (`host` for any port, or `host:port`;
-    /// repeatable).
-    #[arg(long = "allow-http", value_name = "HOST")]
+    /// IPv6 in brackets; no scheme, path or trailing dot; repeatable).
+    #[arg(long = "allow-http", value_name = "HOST", value_parser = allowed_host)]
     allow_http: Vec<String>,
     /// Grant `kv.get`, `kv.set` and `kv.delete`, on a store in memory that
     /// lasts for this call.
     #[arg(long)]
     kv: bool,
+}
+
+/// An `--allow-http` value, checked as [`HttpPolicy::try_allow`] does.
+fn allowed_host(value: &str) -> Result<String, String> {
+    HttpPolicy::try_allow([value])
+        .map(|_| value.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 impl GiveArgs {
@@ -271,17 +278,12 @@ fn load(
     method: &str,
 ) -> anyhow::Result<Loaded> {
     let shown_name = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| {
-        format!("cannot read the plugin {shown_name} (PLUGIN must be a .wasm or .wat file)")
-    })?;
-    let name = path.file_stem().map_or_else(
-        || "plugin".to_owned(),
-        |stem| stem.to_string_lossy().into_owned(),
-    );
     let stderr = Stderr::default();
     let (methods, grants) = give.host(&stderr, level)?;
-    let plugin = Plugin::builder(&bytes)
-        .name(name)
+    // From the file, as `inspect` and a plugin directory read it: its
+    // sidecar manifest (`name.json`, `name.toml`) counts. The name is the
+    // file stem.
+    let plugin = Plugin::from_file(path)
         .limits(limits.limits())
         .host_methods(methods)
         .grants(grants)
@@ -292,6 +294,14 @@ fn load(
         .build()
         .map_err(|error| match error.kind() {
             ErrorKind::InvalidModule { reason } => {
+                // Its first bytes tell how it was read (binary or text).
+                let bytes = std::fs::File::open(path)
+                    .and_then(|file| {
+                        let mut head = Vec::new();
+                        std::io::Read::read_to_end(&mut std::io::Read::take(file, 16), &mut head)
+                            .map(|_| head)
+                    })
+                    .unwrap_or_default();
                 anyhow!(explain::invalid_module(&shown_name, &bytes, reason))
             }
             _ => anyhow!(explain::explain(

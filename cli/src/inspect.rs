@@ -72,8 +72,8 @@ struct Report {
     /// The manifest as the host kit reads it (made up from the file name
     /// when the module records none); `null` when it is malformed.
     manifest: Option<Manifest>,
-    /// Where it came from: `section`, `sidecar`, `legacy` (made up from the
-    /// `wasplug_protocol` section) or `none` (made up).
+    /// Where it came from: [`ManifestSource::kind`] (`section`, `sidecar`,
+    /// `legacy` (made up from the `wasplug_protocol` section) or `none`).
     manifest_source: Option<&'static str>,
     /// The sidecar file it was read from.
     manifest_file: Option<String>,
@@ -248,13 +248,11 @@ fn report(path: &PathBuf) -> anyhow::Result<Report> {
     let (manifest, manifest_source, manifest_file, manifest_problem) =
         match read_manifest(sections, Some(path), &stem) {
             Ok((manifest, source)) => {
-                let (kind, file) = match source {
-                    ManifestSource::Sidecar(file) => ("sidecar", Some(file.display().to_string())),
-                    ManifestSource::Legacy => ("legacy", None),
-                    ManifestSource::None => ("none", None),
-                    _ => ("section", None),
+                let file = match &source {
+                    ManifestSource::Sidecar(file) => Some(file.display().to_string()),
+                    _ => None,
                 };
-                (Some(manifest), Some(kind), file, None)
+                (Some(manifest), Some(source.kind()), file, None)
             }
             Err(e) => (None, None, None, Some(e.to_string())),
         };
@@ -409,6 +407,7 @@ fn manifest_text(out: &mut String, report: &Report) -> fmt::Result {
         (Some("none"), _) => "none recorded (no custom section, no sidecar .json or .toml); \
                               made up from the file name"
             .to_owned(),
+        (Some("builder"), _) => "given by the host".to_owned(),
         _ => "from the `wasplug_manifest` custom section".to_owned(),
     };
     let list = |items: &[String]| {

@@ -142,6 +142,15 @@ pub enum ErrorKind {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The plugin file is larger than [`crate::PluginBuilder::max_module_bytes`]
+    /// (it was not read whole).
+    #[error("plugin file {path} is larger than the limit of {}", bytes(*.limit))]
+    ModuleTooLarge {
+        /// The file.
+        path: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The parameters or result could not be (de)serialized.
     #[error("{what}: {source}")]
     Json {
@@ -293,6 +302,7 @@ impl ErrorKind {
             Self::InvalidArgsOrEnv { .. } => "InvalidArgsOrEnv",
             Self::KvStore { .. } => "KvStore",
             Self::Io { .. } => "Io",
+            Self::ModuleTooLarge { .. } => "ModuleTooLarge",
             Self::Json { .. } => "Json",
             Self::InvalidParams { .. } => "InvalidParams",
             Self::InexactNumber { .. } => "InexactNumber",

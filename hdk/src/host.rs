@@ -10,7 +10,12 @@ use serde::{
     Serialize,
     de::{DeserializeOwned, IgnoredAny},
 };
-use std::{any::TypeId, collections::HashMap, future::Future, sync::Arc};
+use std::{
+    any::TypeId,
+    collections::{BTreeSet, HashMap},
+    future::Future,
+    sync::{Arc, Mutex, PoisonError},
+};
 use wasplug_protocol::{ErrorObjectOwned, RawValue, RpcError, parse_params};
 
 /// What a host method knows about its caller.
@@ -322,6 +327,31 @@ pub(crate) struct Gate {
     router: Arc<dyn Router>,
     granted: Granted,
     builtins: Builtins,
+    refusals: Refusals,
+}
+
+/// The host methods (and notifications) a plugin was refused, so that the
+/// first refusal of each is logged as a warning and the rest at debug level:
+/// a plugin calling one in a loop does not flood the log.
+///
+/// At most [`Refusals::REMEMBERED`] names are kept; refusals of names beyond
+/// them are logged at debug level.
+#[derive(Default)]
+struct Refusals(Mutex<BTreeSet<String>>);
+
+impl Refusals {
+    /// The most names remembered per plugin.
+    const REMEMBERED: usize = 64;
+
+    /// Whether this is the first refusal of `name` (and there was room to
+    /// remember it): then it is logged as a warning.
+    fn first(&self, name: &str) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.len() >= Self::REMEMBERED || seen.contains(name) {
+            return false;
+        }
+        seen.insert(name.to_owned())
+    }
 }
 
 impl Gate {
@@ -340,11 +370,8 @@ impl Gate {
         let gate = Self {
             router,
             granted,
-            builtins: Builtins {
-                config: Arc::new(config),
-                http,
-                kv,
-            },
+            builtins: Builtins::new(config, http, kv),
+            refusals: Refusals::default(),
         };
         if gate.granted.refuse_ungranted {
             let mut missing: Vec<String> = requested
@@ -427,7 +454,15 @@ impl Gate {
                 None => RpcError::host_method_not_found(method),
             },
             Access::Denied => {
-                tracing::warn!(plugin = %plugin, method, "host method not permitted");
+                if self.refusals.first(method) {
+                    tracing::warn!(
+                        plugin = %plugin,
+                        method,
+                        "host method not permitted (its further refusals are logged at debug level)"
+                    );
+                } else {
+                    tracing::debug!(plugin = %plugin, method, "host method not permitted");
+                }
                 RpcError::not_permitted(method)
             }
             Access::Missing => RpcError::host_method_not_found(method),
@@ -445,7 +480,16 @@ impl Gate {
         params: Option<Box<RawValue>>,
     ) -> Option<BoxFuture<()>> {
         if self.router.has_notification(method) && !self.granted.covers(method) {
-            tracing::warn!(plugin = %plugin, method, "notification not permitted: dropped");
+            if self.refusals.first(method) {
+                tracing::warn!(
+                    plugin = %plugin,
+                    method,
+                    "notification not permitted: dropped (its further refusals are logged at \
+                     debug level)"
+                );
+            } else {
+                tracing::debug!(plugin = %plugin, method, "notification not permitted: dropped");
+            }
             return None;
         }
         self.router.notify(plugin, method, params)
@@ -455,6 +499,20 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_first_refusal_of_each_name_warns_and_few_names_are_kept() {
+        let refusals = Refusals::default();
+        assert!(refusals.first("secret"));
+        assert!(!refusals.first("secret"));
+        assert!(refusals.first("other"));
+        for i in 2..Refusals::REMEMBERED {
+            assert!(refusals.first(&format!("m{i}")));
+        }
+        assert!(!refusals.first("one.too.many"));
+        assert!(!refusals.first("one.too.many"));
+        assert_eq!(refusals.0.lock().unwrap().len(), Refusals::REMEMBERED);
+    }
 
     #[test]
     fn params_unwrap_a_single_element_array() {

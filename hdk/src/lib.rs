@@ -87,7 +87,7 @@ pub mod text;
 mod watch;
 
 pub use call::{CallOptions, CallReport};
-pub use capabilities::{HttpPolicy, KvLimits, KvStore};
+pub use capabilities::{HttpPolicy, InvalidHost, KvLimits, KvStore};
 pub use error::{Error, ErrorKind};
 pub use grants::Grants;
 pub use host::{HostContext, HostMethods};

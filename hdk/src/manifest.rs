@@ -32,6 +32,18 @@ pub enum ManifestSource {
 }
 
 impl ManifestSource {
+    /// A stable one-word tag for the source: `"section"`, `"sidecar"`,
+    /// `"builder"`, `"legacy"` or `"none"` (for reports and JSON output).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Section => "section",
+            Self::Sidecar(_) => "sidecar",
+            Self::Builder => "builder",
+            Self::Legacy => "legacy",
+            Self::None => "none",
+        }
+    }
+
     /// Whether the manifest was made up from the plugin's name (and its
     /// protocol version, if recorded): it lists no methods or capabilities.
     pub fn is_synthesized(&self) -> bool {
@@ -175,9 +187,18 @@ mod sidecar {
         }
     }
 
+    /// Whether the sidecar `path` exists. One that is not a regular file
+    /// (a directory, a FIFO, a device: opening it could block forever) is
+    /// refused: [`ErrorKind::BadManifest`].
     fn exists(path: &Path) -> Result<bool, ErrorKind> {
         match std::fs::metadata(path) {
-            Ok(_) => Ok(true),
+            Ok(meta) if meta.is_file() => Ok(true),
+            Ok(_) => Err(sidecar_error(
+                path.to_owned(),
+                ManifestError::Syntax {
+                    reason: "the sidecar is not a regular file".to_owned(),
+                },
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(source) => Err(io(path, source)),
         }
@@ -277,6 +298,19 @@ mod tests {
         let (m, source) = read_manifest([], None, "p").unwrap();
         assert_eq!(m, Manifest::new("p", ""));
         assert_eq!(source, ManifestSource::None);
+    }
+
+    #[test]
+    fn each_source_has_its_own_kind() {
+        let kinds = [
+            ManifestSource::Section,
+            ManifestSource::Sidecar(PathBuf::from("p.json")),
+            ManifestSource::Builder,
+            ManifestSource::Legacy,
+            ManifestSource::None,
+        ]
+        .map(|source| source.kind());
+        assert_eq!(kinds, ["section", "sidecar", "builder", "legacy", "none"]);
     }
 
     #[test]

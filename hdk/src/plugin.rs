@@ -397,6 +397,7 @@ pub struct PluginBuilder {
     env: Vec<(String, String)>,
     logger: Logger,
     manifest: Option<Manifest>,
+    max_module_bytes: u64,
 }
 
 impl core::fmt::Debug for PluginBuilder {
@@ -425,7 +426,20 @@ impl PluginBuilder {
             env: Vec::new(),
             logger: Arc::new(crate::log::default_logger),
             manifest: None,
+            max_module_bytes: Self::DEFAULT_MAX_MODULE_BYTES,
         }
+    }
+
+    /// Default of [`PluginBuilder::max_module_bytes`]: 64 MiB.
+    pub const DEFAULT_MAX_MODULE_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// The largest plugin file [`Plugin::from_file`] reads: a larger one is
+    /// refused ([`ErrorKind::ModuleTooLarge`]) without being read whole.
+    /// Default: [`PluginBuilder::DEFAULT_MAX_MODULE_BYTES`]. (Bytes given to
+    /// [`Plugin::builder`] are already in memory, and not held to it.)
+    pub fn max_module_bytes(mut self, limit: u64) -> Self {
+        self.max_module_bytes = limit;
+        self
     }
 
     /// The plugin's name. Default: the file stem, or `"plugin"`.
@@ -526,7 +540,9 @@ impl PluginBuilder {
     /// from the plugin's name ([`crate::read_manifest`]).
     ///
     /// # Errors
-    /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::InvalidModule`]
+    /// [`ErrorKind::Io`] when the file cannot be read;
+    /// [`ErrorKind::ModuleTooLarge`] when it is larger than
+    /// [`PluginBuilder::max_module_bytes`]; [`ErrorKind::InvalidModule`]
     /// when it is not wasm (or WAT); [`ErrorKind::RefusedImports`] naming every
     /// import outside `wasi_snapshot_preview1`; [`ErrorKind::MissingExport`] when
     /// `_start` or `memory` is missing; [`ErrorKind::BadManifest`],
@@ -547,10 +563,7 @@ impl PluginBuilder {
         let (bytes, default_name, path) = match self.source {
             Source::Bytes(bytes) => (bytes, "plugin".to_owned(), None),
             Source::File(path) => {
-                let bytes = std::fs::read(&path).map_err(|source| ErrorKind::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?;
+                let bytes = read_capped(&path, self.max_module_bytes)?;
                 let stem = path
                     .file_stem()
                     .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
@@ -599,6 +612,36 @@ impl PluginBuilder {
             }),
         })
     }
+}
+
+/// The bytes of the plugin file at `path`, refusing one larger than
+/// `limit` without reading more than one byte past it, and anything but a
+/// regular file (following links).
+fn read_capped(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ErrorKind> {
+    use std::io::Read as _;
+    let io = |source| ErrorKind::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    // Opening a FIFO would wait for a writer, and a device could be endless.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
+        return Err(ErrorKind::ModuleTooLarge {
+            path: path.display().to_string(),
+            limit,
+        });
+    }
+    Ok(bytes)
 }
 
 /// SHA-256 of `bytes` in lowercase hex.

@@ -1,10 +1,10 @@
 //! Plugins by name, replaced while they serve.
 
-use crate::{Error, ErrorKind, Plugin};
+use crate::{CallOptions, CallReport, Error, ErrorKind, Plugin};
 use std::{
     collections::BTreeMap,
     future::Future,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{Arc, Mutex, PoisonError, RwLock},
 };
 use wasplug_protocol::RawValue;
 
@@ -48,6 +48,9 @@ type Callback = Arc<dyn Fn(&RegistryEvent<'_>) + Send + Sync>;
 struct Inner {
     plugins: RwLock<BTreeMap<Arc<str>, Plugin>>,
     on_event: RwLock<Option<Callback>>,
+    /// Held by each change across the change and its event, so events are
+    /// heard in the order of the changes. Reads never take it.
+    changes: Mutex<()>,
 }
 
 /// Plugins by name: add, replace and remove them while they serve calls.
@@ -149,14 +152,21 @@ impl Registry {
             inner: Arc::new(Inner {
                 plugins: RwLock::new(BTreeMap::new()),
                 on_event: RwLock::new(None),
+                changes: Mutex::new(()),
             }),
         }
     }
 
     /// Sets the callback that hears every [`RegistryEvent`] (replacing the
     /// one set before). It runs on the thread that changed the registry,
-    /// after the change and outside the registry's lock: it may use the
-    /// registry.
+    /// after the change, and hears the events in the order of the changes
+    /// (each [`RegistryEvent::Replaced`]'s `old` is the plugin the event
+    /// before made serve that name).
+    ///
+    /// Changes wait for one another's callback to return: the callback may
+    /// read the registry ([`Registry::get`], [`Registry::list`], calls), but
+    /// must not change it ([`Registry::insert`], [`Registry::load`],
+    /// [`Registry::remove`] would wait for themselves).
     pub fn on_event(&self, callback: impl Fn(&RegistryEvent<'_>) + Send + Sync + 'static) {
         *self
             .inner
@@ -191,6 +201,7 @@ impl Registry {
             }
             Err(error) => {
                 let error = error.in_plugin(&Arc::from(name));
+                let _change = self.lock_changes();
                 let serving = self.get(name);
                 self.emit(&RegistryEvent::Failed {
                     name,
@@ -208,6 +219,7 @@ impl Registry {
         } else {
             plugin.renamed(Arc::clone(&name))
         };
+        let _change = self.lock_changes();
         let old = self
             .inner
             .plugins
@@ -224,6 +236,7 @@ impl Registry {
     /// Removes the plugin called `name` and returns it. Calls in flight
     /// finish on it; later calls fail with [`ErrorKind::UnknownPlugin`].
     pub fn remove(&self, name: &str) -> Option<Plugin> {
+        let _change = self.lock_changes();
         let removed = self
             .inner
             .plugins
@@ -329,10 +342,40 @@ impl Registry {
         }
     }
 
+    /// Calls `method` of the plugin serving `name` now, as
+    /// [`Plugin::call_with`]: with per-call options, and a report of what
+    /// the call used (empty when no plugin has that name).
+    pub fn call_with(
+        &self,
+        name: &str,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        options: &CallOptions,
+    ) -> impl Future<Output = (Result<Box<RawValue>, Error>, CallReport)> + 'static + use<> {
+        let call = self
+            .plugin(name)
+            .map(|plugin| plugin.call_with(method, params, options));
+        let method: Box<str> = method.into();
+        async move {
+            match call {
+                Ok(call) => call.await,
+                Err(error) => (Err(error.in_method(&method)), CallReport::default()),
+            }
+        }
+    }
+
     fn plugin(&self, name: &str) -> Result<Plugin, Error> {
         self.get(name).ok_or_else(|| {
             Error::from(ErrorKind::UnknownPlugin { name: name.into() }).in_plugin(&Arc::from(name))
         })
+    }
+
+    /// Serializes changes with their events (see [`Inner::changes`]).
+    fn lock_changes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn emit(&self, event: &RegistryEvent<'_>) {

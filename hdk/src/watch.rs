@@ -10,6 +10,7 @@ use notify_debouncer_mini::{
 use std::{
     collections::{BTreeSet, HashMap},
     io,
+    panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError},
     time::{Duration, SystemTime},
@@ -27,6 +28,11 @@ const SETTLE: Duration = Duration::from_millis(50);
 /// is read as it is (a build that fails keeps the old version, and the
 /// writer's last change brings another event).
 const MAX_LOOKS: u32 = 40;
+/// How often a plugin file found missing is looked for again, [`SETTLE`]
+/// apart, before its plugin is removed: a file deleted and then written
+/// again (`rm a.wasm && cp new.wasm a.wasm`, `install`) is missing for a
+/// moment, and its plugin goes on serving meanwhile.
+const MISSING_LOOKS: u32 = 10;
 
 /// Why a directory of plugins could not be loaded or watched.
 ///
@@ -79,7 +85,28 @@ type BuilderHook = Box<dyn Fn(&Path) -> PluginBuilder + Send>;
 /// time stay the same for 50 ms (an empty file is taken as one still to be
 /// written, and left alone), and a file that still does not load (cut
 /// short, say) leaves the old version serving
-/// ([`crate::RegistryEvent::Failed`]) until the next change.
+/// ([`crate::RegistryEvent::Failed`]) until the next change. A file that
+/// goes missing is looked for again for half a second before its plugin is
+/// removed, so a delete-then-copy replacement (`rm a.wasm && cp new.wasm
+/// a.wasm`, `install`) does not remove it meanwhile.
+///
+/// **The supported way to replace a plugin file is atomic: write the new
+/// version elsewhere in the same directory (under an ignored name such as
+/// `a.wasm.tmp`), then rename it over `a.wasm`** (`mv`, `rename(2)`, what
+/// most editors and `cargo`-style build tools do). Then the watcher only
+/// ever sees whole files. Writing in place works too (the settling above
+/// waits for the writer), but a writer that pauses longer than the settle
+/// time mid-file gets its partial file tried (and refused, if it is not a
+/// valid module: the old version serves on).
+///
+/// A file counts as changed when its size, modification time or (on Unix)
+/// inode or status-change time differs from when it was last loaded: a
+/// same-size replacement whose modification time was kept (`cp -p`,
+/// `rsync -t`, a coarse file-system clock) is still seen.
+///
+/// A panic in the builder hook or in building a plugin is caught and
+/// logged (at error level): the old version, if any, goes on serving and
+/// the watching goes on.
 ///
 /// Each plugin is built by a hook the embedder gives, from the file's path
 /// ([`PluginDir::builder`]), so it sets each plugin's limits, grants and
@@ -246,12 +273,25 @@ impl Drop for DirWatch {
     }
 }
 
-/// The size and modification time of a plugin file and of its sidecars: a
-/// file is loaded again only when this changed.
+/// What tells one version of a file from another without reading it: its
+/// size and modification time, and on Unix its device, inode and
+/// status-change time (which a write, a rename into place or a reset
+/// modification time all change, and which no one can set back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// Device, inode, status-change time (seconds, nanoseconds).
+    #[cfg(unix)]
+    identity: (u64, u64, i64, i64),
+}
+
+/// The stamps of a plugin file and of its sidecars: a file is loaded again
+/// only when this changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
-    plugin: (u64, Option<SystemTime>),
-    sidecars: [Option<(u64, Option<SystemTime>)>; SIDECAR_EXTENSIONS.len()],
+    plugin: FileStamp,
+    sidecars: [Option<FileStamp>; SIDECAR_EXTENSIONS.len()],
 }
 
 /// What the watcher knows.
@@ -334,9 +374,23 @@ impl State {
             }
         }
         names.extend(self.owned.iter().cloned());
+        // Files may be being written (at the start of a watch, or after a
+        // watcher error): one look at them all, a settle time apart, and
+        // those that changed meanwhile are waited for one by one.
+        let first: Vec<(String, Option<Stamp>)> = names
+            .into_iter()
+            .map(|name| {
+                let stamp = stamp(&self.plugin_path(&name));
+                (name, stamp)
+            })
+            .collect();
+        if first.iter().any(|(_, stamp)| stamp.is_some()) {
+            std::thread::sleep(SETTLE);
+        }
         let mut failed = Vec::new();
-        for name in names {
-            if let Err(error) = self.sync(&name, false) {
+        for (name, first) in first {
+            let still = first.is_some() && stamp(&self.plugin_path(&name)) == first;
+            if let Err(error) = self.sync(&name, !still) {
                 failed.push(error);
             }
         }
@@ -347,16 +401,22 @@ impl State {
     /// `name.wasm` if it changed since it was last loaded, removes the
     /// plugin if the file is gone. With `settle`, first waits for the file
     /// to stop changing.
-    fn sync(&mut self, name: &str, settle: bool) -> Result<(), Error> {
+    fn sync(&mut self, name: &str, mut settle: bool) -> Result<(), Error> {
         if self.stopped {
             return Ok(());
         }
-        let path = self.dir.join(format!("{name}.{PLUGIN_EXTENSION}"));
+        let path = self.plugin_path(name);
         let mut stamp = stamp(&path);
         // Unchanged (the event was this watcher's own read of the file, say):
         // nothing to wait for.
         if stamp.is_some() && stamp.as_ref() == self.seen.get(name) {
             return Ok(());
+        }
+        if stamp.is_none() && self.owned.contains(name) {
+            // Missing: deleted for good, or for a moment by a writer that
+            // deletes then writes anew. Look again before removing.
+            stamp = reappeared(&path);
+            settle = true;
         }
         if settle && let Some(first) = stamp {
             stamp = settled_stamp(&path, first);
@@ -371,15 +431,56 @@ impl State {
         };
         // An empty file is one being written (created or truncated, the
         // bytes still to come): the writer's next change brings them.
-        if stamp.plugin.0 == 0 || self.seen.get(name) == Some(&stamp) {
+        if stamp.plugin.len == 0 || self.seen.get(name) == Some(&stamp) {
             return Ok(());
         }
         self.seen.insert(name.to_owned(), stamp);
         let hook = &self.hook;
-        self.registry.load(name, || hook(&path).build())?;
+        let registry = &self.registry;
+        // A panic in the embedder's hook (or in building) must not end the
+        // watching (it would silently kill the watcher's thread): it is
+        // logged, and the old version, if any, goes on serving.
+        let loaded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            registry.load(name, || hook(&path).build())
+        }));
+        match loaded {
+            Ok(result) => result?,
+            Err(panic) => {
+                tracing::error!(
+                    plugin = name,
+                    path = %path.display(),
+                    panic = panic_message(panic.as_ref()),
+                    "building the plugin panicked: the old version, if any, goes on serving"
+                );
+                return Ok(());
+            }
+        }
         self.owned.insert(name.to_owned());
         Ok(())
     }
+
+    /// The path of the plugin file of `name`.
+    fn plugin_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.{PLUGIN_EXTENSION}"))
+    }
+}
+
+/// What a panic said, if it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// The stamp of the plugin file at `path` if it comes back within
+/// [`MISSING_LOOKS`] looks [`SETTLE`] apart.
+fn reappeared(path: &Path) -> Option<Stamp> {
+    (0..MISSING_LOOKS).find_map(|_| {
+        std::thread::sleep(SETTLE);
+        stamp(path)
+    })
 }
 
 /// The plugin name a file in the directory concerns: the stem of a plugin
@@ -392,10 +493,18 @@ fn plugin_name(file_name: &std::ffi::OsStr) -> Option<&str> {
     (counts && !stem.is_empty() && !stem.starts_with('.')).then_some(stem)
 }
 
-/// The size and modification time of a regular file (following links).
-fn file_stamp(path: &Path) -> Option<(u64, Option<SystemTime>)> {
+/// The stamp of a regular file (following links).
+fn file_stamp(path: &Path) -> Option<FileStamp> {
     let meta = std::fs::metadata(path).ok()?;
-    meta.is_file().then(|| (meta.len(), meta.modified().ok()))
+    meta.is_file().then(|| FileStamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        #[cfg(unix)]
+        identity: {
+            use std::os::unix::fs::MetadataExt as _;
+            (meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec())
+        },
+    })
 }
 
 /// The stamp of the plugin file at `path` and its sidecars; `None` when the

@@ -4,6 +4,7 @@
 use crate::error::{ManifestError, excerpt};
 use crate::version::PROTOCOL_VERSION;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// Name of the wasm custom section holding a plugin's [`Manifest`] as JSON.
 ///
@@ -131,11 +132,12 @@ impl Manifest {
             ("methods", &self.methods),
             ("capabilities", &self.capabilities),
         ] {
-            for (at, entry) in list.iter().enumerate() {
+            let mut seen = HashSet::with_capacity(list.len());
+            for entry in list {
                 if entry.is_empty() {
                     return Err(ManifestError::EmptyEntry { field });
                 }
-                if list.iter().take(at).any(|earlier| earlier == entry) {
+                if !seen.insert(entry.as_str()) {
                     return Err(ManifestError::Duplicate {
                         field,
                         entry: excerpt(entry),

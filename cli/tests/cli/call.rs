@@ -262,3 +262,41 @@ fn help_documents_params_and_host_methods() {
                 .and(predicate::str::contains("-32601")),
         );
 }
+
+#[test]
+fn a_sidecar_manifest_counts_as_it_does_for_inspect() {
+    // A plugin without a manifest section that answers every call with 1,
+    // beside a sidecar saying it speaks another protocol.
+    let answer = br#"{"jsonrpc":"2.0","id":1,"result":1}
+"#;
+    let (dir, plugin) = temp_file("old.wat", super::support::writing_plugin(b"", answer));
+    wasplug()
+        .arg("call")
+        .arg(&plugin)
+        .arg("ping")
+        .assert()
+        .success()
+        .stdout("1\n");
+    std::fs::write(
+        dir.path().join("old.json"),
+        r#"{"name":"old","version":"1","protocol":99}"#,
+    )
+    .unwrap();
+    wasplug()
+        .arg("call")
+        .arg(&plugin)
+        .arg("ping")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("wasplug protocol 99"));
+    // `inspect` reads the same manifest, and says the same.
+    let output = wasplug()
+        .args(["inspect", "--json"])
+        .arg(&plugin)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["manifest_source"], "sidecar");
+    assert_eq!(report["protocol_version"], 99);
+    assert!(report["protocol_problem"].is_string(), "{report}");
+}

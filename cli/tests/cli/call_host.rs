@@ -159,6 +159,25 @@ fn allow_http_grants_fetching_from_that_host_only() {
 }
 
 #[test]
+fn an_allow_http_value_that_could_never_match_is_a_usage_error() {
+    for value in [
+        "http://127.0.0.1",
+        "127.0.0.1/",
+        "user@127.0.0.1",
+        "localhost.",
+    ] {
+        call_host(
+            &["--allow-http", value],
+            "http.fetch",
+            r#"{"url": "http://127.0.0.1/"}"#,
+        )
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a host to allow"));
+    }
+}
+
+#[test]
 fn help_documents_stand_ins_and_capabilities() {
     wasplug()
         .args(["call", "--help"])

@@ -7,21 +7,28 @@
 
 use super::{RawResult, to_raw};
 use serde_json::{Map, Value};
-use wasplug_protocol::{RawValue, RpcError, parse_params};
+use wasplug_protocol::{RawValue, RpcError};
 
-/// The answer to `config.get` with `params`.
+/// The answer to `config.get` with `params`: no params or `[]` (any
+/// whitespace) → the whole object; `[key]` → its value or `null`; anything
+/// else → `-32602`.
 pub(super) fn get(config: &Map<String, Value>, params: Option<&RawValue>) -> RawResult {
-    let key = match params {
-        // `[]` asks for everything, as no params do.
-        Some(p) if p.get().trim() != "[]" => {
-            Some(parse_params::<(String,)>(Some(p)).map_err(|e: RpcError| e.to_object())?)
-        }
-        _ => None,
+    let keys: Vec<String> = match params {
+        None => Vec::new(),
+        Some(p) => serde_json::from_str(p.get()).map_err(|e| invalid(&e))?,
     };
-    match key {
-        None => to_raw(config),
-        Some((key,)) => to_raw(config.get(&key).unwrap_or(&Value::Null)),
+    match keys.as_slice() {
+        [] => to_raw(config),
+        [key] => to_raw(config.get(key).unwrap_or(&Value::Null)),
+        _ => Err(invalid(&"expected at most one key")),
     }
+}
+
+fn invalid(reason: &dyn std::fmt::Display) -> wasplug_protocol::ErrorObjectOwned {
+    RpcError::invalid_params(format!(
+        "config.get takes no params, `[]` (the whole configuration) or `[key]`: {reason}"
+    ))
+    .to_object()
 }
 
 #[cfg(test)]
@@ -50,7 +57,28 @@ mod tests {
             answer(Some("[]")).unwrap(),
             r#"{"greeting":"hi","n":[1,2]}"#
         );
-        let error = answer(Some("[5]")).unwrap_err();
-        assert_eq!(error.code(), wasplug_protocol::codes::INVALID_PARAMS);
+        for empty in ["[ ]", " [\n\t] ", "[]"] {
+            assert_eq!(
+                answer(Some(empty)).unwrap(),
+                r#"{"greeting":"hi","n":[1,2]}"#,
+                "{empty:?}"
+            );
+        }
+        assert_eq!(answer(Some(r#"[ "greeting" ]"#)).unwrap(), r#""hi""#);
+        for bad in [
+            "[5]",
+            r#"["greeting", "n"]"#,
+            r#""greeting""#,
+            "{}",
+            "null",
+            "[null]",
+        ] {
+            let error = answer(Some(bad)).unwrap_err();
+            assert_eq!(
+                error.code(),
+                wasplug_protocol::codes::INVALID_PARAMS,
+                "{bad}"
+            );
+        }
     }
 }

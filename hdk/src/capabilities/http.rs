@@ -11,6 +11,12 @@
 //! comes back as it is (its `location` header included), and following it is
 //! a new fetch, checked against the allow-list like the first.
 //!
+//! A plugin may not choose where the request goes or how it is framed:
+//! the headers `host`, `connection`, `transfer-encoding`, `content-length`,
+//! `te`, `trailer`, `upgrade`, `expect`, `keep-alive` and any `proxy-*`
+//! (in any case), and the methods `CONNECT` and `TRACE`, are refused with
+//! `-32602` (naming them) before anything is sent.
+//!
 //! Natively the fetch runs on a blocking thread (`ureq`), never on the
 //! executor's. In a browser build it is the page's (or worker's) `fetch`,
 //! under the browser's rules besides the policy: a host of another origin
@@ -21,8 +27,16 @@
 use super::RawResult;
 use crate::platform::BoxFuture;
 use serde::{Deserialize, Serialize};
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 use wasplug_protocol::{ErrorObjectOwned, RawValue, RpcError, codes, parse_params};
+use web_time::Instant;
 
 /// What one plugin may fetch with `http.fetch`: the hosts it may reach, and
 /// the limits of each fetch.
@@ -31,7 +45,13 @@ use wasplug_protocol::{ErrorObjectOwned, RawValue, RpcError, codes, parse_params
 /// (that port only; the port of a URL without one is its scheme's, 80 or
 /// 443); IPv6 addresses in brackets (`[::1]:8080`). Names are compared
 /// without regard to case and are not resolved: `localhost` does not allow
-/// `127.0.0.1`. Only `http` and `https` URLs are fetched.
+/// `127.0.0.1`. A name is written without a trailing dot (`example.com.` is
+/// refused as an entry, and a URL whose host ends in a dot matches no
+/// entry). Only `http` and `https` URLs are fetched.
+///
+/// [`HttpPolicy::try_allow`] refuses an entry that could never match (a
+/// scheme, a path, user information, a trailing dot, an IPv6 address
+/// without brackets); [`HttpPolicy::allow`] drops it with a warning.
 ///
 /// ```
 /// use std::time::Duration;
@@ -44,13 +64,75 @@ use wasplug_protocol::{ErrorObjectOwned, RawValue, RpcError, codes, parse_params
 /// assert!(policy.allows("http://127.0.0.1:8080/"));
 /// assert!(!policy.allows("http://127.0.0.1:9090/"));
 /// assert!(!policy.allows("http://api.example.com@evil.example/"));
+/// assert!(HttpPolicy::try_allow(["https://api.example.com"]).is_err());
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpPolicy {
     hosts: Arc<[String]>,
     max_response_bytes: u64,
     max_request_bytes: usize,
+    max_concurrent: usize,
     timeout: Duration,
+}
+
+/// An allow-list entry [`HttpPolicy::try_allow`] refuses: it is not a
+/// `host` or `host:port`, so it could never match a URL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{entry}` is not a host to allow ({reason}); write `host` or `host:port`, such as `api.example.com` or `[::1]:8080`"
+)]
+pub struct InvalidHost {
+    entry: String,
+    reason: &'static str,
+}
+
+impl InvalidHost {
+    /// The entry, as given.
+    pub fn entry(&self) -> &str {
+        &self.entry
+    }
+
+    /// Why it is refused.
+    pub fn reason(&self) -> &str {
+        self.reason
+    }
+}
+
+/// `entry` as an allow-list entry: trimmed, lower case, a `host` or
+/// `host:port` with nothing else.
+fn allowed_host(entry: &str) -> Result<String, InvalidHost> {
+    let refuse = |reason| InvalidHost {
+        entry: entry.to_owned(),
+        reason,
+    };
+    let host = entry.trim().to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(refuse("it is empty"));
+    }
+    if host.contains("://") {
+        return Err(refuse("it has a scheme"));
+    }
+    if host.contains('@') {
+        return Err(refuse("it has user information"));
+    }
+    if host.contains(['/', '?', '#', '\\']) {
+        return Err(refuse("it has a path, query or fragment"));
+    }
+    let authority: http::uri::Authority = host.parse().map_err(|_| {
+        refuse("it is not a host name, an IPv4 address or an IPv6 address in brackets")
+    })?;
+    let name = authority.host();
+    if name.is_empty() {
+        return Err(refuse("it has no host"));
+    }
+    if name.ends_with('.') {
+        return Err(refuse("it ends with a dot"));
+    }
+    // Anything after the host is `:port`, a number up to 65535.
+    if authority.as_str().len() != name.len() && authority.port_u16().is_none() {
+        return Err(refuse("its port is not a number up to 65535"));
+    }
+    Ok(host)
 }
 
 impl HttpPolicy {
@@ -60,21 +142,53 @@ impl HttpPolicy {
     pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1 << 20;
     /// Default of [`HttpPolicy::with_timeout`]: 10 seconds.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default of [`HttpPolicy::with_max_concurrent`]: 4 fetches.
+    pub const DEFAULT_MAX_CONCURRENT: usize = 4;
 
     /// A policy allowing these hosts (`host` or `host:port`), with the
     /// default limits.
+    ///
+    /// # Errors
+    /// [`InvalidHost`], the first entry that is not a `host` or `host:port`
+    /// (it has a scheme, a path, user information or a trailing dot, say).
+    pub fn try_allow<I, S>(hosts: I) -> Result<Self, InvalidHost>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let hosts = hosts
+            .into_iter()
+            .map(|h| allowed_host(h.as_ref()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self::with_hosts(hosts))
+    }
+
+    /// A policy allowing these hosts (`host` or `host:port`), with the
+    /// default limits. An entry [`HttpPolicy::try_allow`] refuses is
+    /// dropped, with a `tracing` warning: prefer `try_allow` for entries a
+    /// user gives.
     pub fn allow<I, S>(hosts: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let hosts = hosts
+            .into_iter()
+            .filter_map(|h| {
+                allowed_host(h.as_ref())
+                    .inspect_err(|e| tracing::warn!("http.fetch allow-list: {e}: dropped"))
+                    .ok()
+            })
+            .collect();
+        Self::with_hosts(hosts)
+    }
+
+    fn with_hosts(hosts: Arc<[String]>) -> Self {
         Self {
-            hosts: hosts
-                .into_iter()
-                .map(|h| h.as_ref().trim().to_ascii_lowercase())
-                .collect(),
+            hosts,
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
+            max_concurrent: Self::DEFAULT_MAX_CONCURRENT,
             timeout: Self::DEFAULT_TIMEOUT,
         }
     }
@@ -87,16 +201,29 @@ impl HttpPolicy {
         self
     }
 
-    /// The largest request body a plugin may send; a larger one is refused
-    /// with `-32011` (`data.limit`: `"request_bytes"`) before anything is sent.
+    /// The largest request a plugin may send: its URL, its headers' names
+    /// and values, and its body, in bytes. A larger one is refused with
+    /// `-32011` (`data.limit`: `"request_bytes"`) before anything is sent.
     #[must_use]
     pub fn with_max_request_bytes(mut self, bytes: usize) -> Self {
         self.max_request_bytes = bytes;
         self
     }
 
-    /// The longest a whole fetch may take (connect, send, read); then it
-    /// fails with `-32011` (`data.limit`: `"timeout_ms"`).
+    /// The most fetches one plugin may have in flight at once (all its
+    /// calls together, counted by the plugin, not by the policy: plugins
+    /// sharing a policy each have their own); one more is refused with
+    /// `-32011` (`data.limit`: `"concurrent_fetches"`). A fetch counts until
+    /// it ends, even when its call was cancelled first.
+    #[must_use]
+    pub fn with_max_concurrent(mut self, fetches: usize) -> Self {
+        self.max_concurrent = fetches;
+        self
+    }
+
+    /// The longest a whole fetch may take (waiting for a thread, connect,
+    /// send, read), counted from the call; then it fails with `-32011`
+    /// (`data.limit`: `"timeout_ms"`).
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -113,9 +240,14 @@ impl HttpPolicy {
         self.max_response_bytes
     }
 
-    /// The largest request body a plugin may send.
+    /// The largest request (URL, headers, body) a plugin may send.
     pub fn max_request_bytes(&self) -> usize {
         self.max_request_bytes
+    }
+
+    /// The most fetches one plugin may have in flight.
+    pub fn max_concurrent(&self) -> usize {
+        self.max_concurrent
     }
 
     /// The longest a fetch may take.
@@ -185,6 +317,52 @@ struct FetchAnswer {
     body: String,
 }
 
+/// Request headers a plugin may not set: they choose where the request
+/// goes (`host`) or how the message and the connection are framed, which
+/// the client does; `proxy-*` ones too.
+const REFUSED_HEADERS: [&str; 9] = [
+    "host",
+    "connection",
+    "transfer-encoding",
+    "content-length",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "keep-alive",
+];
+
+/// Whether a plugin may not set header `name` (any case).
+fn refused_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    REFUSED_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-")
+}
+
+/// The fetches one plugin has in flight, shared by all its calls.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// A slot for one more fetch, if fewer than `max` are in flight.
+    fn enter(&self, max: usize) -> Option<Slot> {
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(Arc::clone(&self.0)))
+    }
+}
+
+/// One fetch in flight: freed when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A fetch checked against the policy, ready to send.
 struct Fetch {
     uri: http::Uri,
@@ -193,14 +371,35 @@ struct Fetch {
     body: Option<String>,
 }
 
-/// `http.fetch` for `plugin` under `policy`.
+/// `http.fetch` for `plugin` under `policy`, with `in_flight` its fetches
+/// in flight.
 pub(super) fn fetch(
     policy: &HttpPolicy,
+    in_flight: &InFlight,
     plugin: &Arc<str>,
     params: Option<&RawValue>,
 ) -> BoxFuture<RawResult> {
-    match check(policy, plugin, params) {
-        Ok(fetch) => imp::fetch(policy.clone(), fetch),
+    let started = Instant::now();
+    let checked = check(policy, plugin, params).and_then(|fetch| {
+        let slot = in_flight.enter(policy.max_concurrent).ok_or_else(|| {
+            tracing::debug!(plugin = %plugin, "http.fetch refused: too many in flight");
+            RpcError::limit_exceeded(
+                format!(
+                    "http.fetch: the plugin already has {} fetches in flight",
+                    policy.max_concurrent
+                ),
+                "concurrent_fetches",
+                policy.max_concurrent as u64,
+            )
+            .to_object()
+        })?;
+        Ok((fetch, slot))
+    });
+    match checked {
+        Ok((fetch, slot)) => {
+            let deadline = started.checked_add(policy.timeout);
+            imp::fetch(policy.clone(), fetch, slot, deadline)
+        }
         Err(error) => Box::pin(async move { Err(error) }),
     }
 }
@@ -237,13 +436,40 @@ fn check(
         Some(name) => http::Method::from_bytes(name.to_ascii_uppercase().as_bytes())
             .map_err(|e| invalid(format!("`method` is not an HTTP method: {e}")))?,
     };
-    if let Some(body) = &params.body
-        && body.len() > policy.max_request_bytes
-    {
+    if method == http::Method::CONNECT || method == http::Method::TRACE {
+        return Err(RpcError::invalid_params(format!(
+            "http.fetch: the method `{method}` is not allowed"
+        ))
+        .with_data(serde_json::json!({"method": method.as_str()}))
+        .to_object());
+    }
+    let mut size = params
+        .url
+        .len()
+        .saturating_add(params.body.as_ref().map_or(0, String::len));
+    for (name, value) in &params.headers {
+        if refused_header(name) {
+            return Err(RpcError::invalid_params(format!(
+                "http.fetch: the header `{}` is not allowed (the host sets it)",
+                wasplug_protocol::excerpt(name)
+            ))
+            .with_data(serde_json::json!({"header": name}))
+            .to_object());
+        }
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || http::HeaderValue::from_str(value).is_err()
+        {
+            return Err(invalid(format!(
+                "http.fetch: the header `{}` is not valid",
+                wasplug_protocol::excerpt(name)
+            )));
+        }
+        size = size.saturating_add(name.len()).saturating_add(value.len());
+    }
+    if size > policy.max_request_bytes {
         return Err(RpcError::limit_exceeded(
             format!(
-                "http.fetch: the request body is {} bytes, over the limit of {}",
-                body.len(),
+                "http.fetch: the request (URL, headers and body) is {size} bytes, over the limit of {}",
                 policy.max_request_bytes
             ),
             "request_bytes",
@@ -297,27 +523,52 @@ fn text(bytes: Vec<u8>) -> String {
 mod imp {
     //! The native fetch: `ureq` on a blocking thread.
 
-    use super::{Fetch, FetchAnswer, HttpPolicy, RawResult};
-    use crate::{capabilities::blocking, platform::BoxFuture};
-    use std::collections::BTreeMap;
-    use wasplug_protocol::{RpcError, codes};
+    use super::{Fetch, FetchAnswer, HttpPolicy, RawResult, Slot};
+    use crate::{
+        capabilities::{HTTP_FETCH, blocking},
+        platform::{BoxFuture, Sleep},
+    };
+    use futures::future::{Either, select};
+    use std::{collections::BTreeMap, time::Duration};
+    use wasplug_protocol::RpcError;
+    use web_time::Instant;
 
-    pub(super) fn fetch(policy: HttpPolicy, fetch: Fetch) -> BoxFuture<RawResult> {
-        let receiver = blocking::run(move || send(&policy, fetch));
+    /// Sends `fetch` on a thread of the HTTP pool; it fails at `deadline`
+    /// (`None`: never), whether it waited for a thread or was under way.
+    /// `slot` is held until the fetch ends, even when the call is dropped.
+    pub(super) fn fetch(
+        policy: HttpPolicy,
+        fetch: Fetch,
+        slot: Slot,
+        deadline: Option<Instant>,
+    ) -> BoxFuture<RawResult> {
+        let timeout = policy.clone();
+        let work = blocking::HTTP.answer(HTTP_FETCH, move || {
+            let _slot = slot;
+            let left = match deadline {
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if left > Duration::ZERO => Some(left),
+                    _ => return Err(super::timed_out(&policy)),
+                },
+            };
+            send(&policy, left, fetch)
+        });
+        let Some(deadline) = deadline else {
+            return work;
+        };
         Box::pin(async move {
-            let receiver = receiver.map_err(|busy| codes::internal_error(busy.to_string()))?;
-            receiver.await.unwrap_or_else(|_| {
-                Err(codes::internal_error(
-                    "http.fetch: the fetch ended without an answer",
-                ))
-            })
+            match select(work, Sleep::until(deadline)).await {
+                Either::Left((answer, _)) => answer,
+                Either::Right(_) => Err(super::timed_out(&timeout)),
+            }
         })
     }
 
-    /// Sends the request and reads the answer (blocking).
-    fn send(policy: &HttpPolicy, fetch: Fetch) -> RawResult {
+    /// Sends the request and reads the answer (blocking), within `left`.
+    fn send(policy: &HttpPolicy, left: Option<Duration>, fetch: Fetch) -> RawResult {
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(policy.timeout))
+            .timeout_global(left)
             .max_redirects(0)
             .http_status_as_error(false)
             .proxy(None)
@@ -378,7 +629,7 @@ mod imp {
     //! timeout or when the call is dropped; the body read as a stream and
     //! cut off at the limit.
 
-    use super::{Fetch, FetchAnswer, HttpPolicy, RawResult};
+    use super::{Fetch, FetchAnswer, HttpPolicy, RawResult, Slot};
     use crate::platform::{BoxFuture, Sleep};
     use futures::future::{Either, select};
     use js_sys::{Array, Promise, Reflect, Uint8Array};
@@ -408,12 +659,20 @@ mod imp {
         }
     }
 
-    pub(super) fn fetch(policy: HttpPolicy, fetch: Fetch) -> BoxFuture<RawResult> {
+    /// Sends `fetch`; it fails at `deadline` (`None`: never). `slot` is
+    /// held until the fetch ends or is dropped (which aborts it).
+    pub(super) fn fetch(
+        policy: HttpPolicy,
+        fetch: Fetch,
+        slot: Slot,
+        deadline: Option<Instant>,
+    ) -> BoxFuture<RawResult> {
         Box::pin(async move {
+            let _slot = slot;
             let controller = AbortController::new().map_err(|e| failed(&e))?;
             let abort = Abort(controller);
             let work = Box::pin(send(&policy, fetch, &abort.0));
-            let Some(deadline) = Instant::now().checked_add(policy.timeout) else {
+            let Some(deadline) = deadline else {
                 return work.await;
             };
             match select(work, Sleep::until(deadline)).await {
@@ -542,5 +801,61 @@ mod tests {
         let default_port = HttpPolicy::allow(["example.com:443"]);
         assert!(default_port.allows("https://example.com/"));
         assert!(!default_port.allows("http://example.com/"));
+    }
+
+    #[test]
+    fn urls_that_hide_another_host_are_not_allowed() {
+        let policy = HttpPolicy::try_allow(["allowed.example", "[::1]:9000"]).unwrap();
+        assert!(policy.allows("http://ALLOWED.Example/"));
+        assert!(policy.allows("http://allowed.example/#@evil.example"));
+        for url in [
+            "http://allowed.example@evil.example/",
+            "http://user:allowed.example@evil.example/",
+            "http://evil.example#@allowed.example/",
+            "http://evil.example?@allowed.example/",
+            "http://evil.example\\@allowed.example/",
+            "http://evil.example/@allowed.example/",
+            "http://allowed.example./",
+            "http://allowed.example.evil.example/",
+            "http://[::1]:9001/",
+            "http://[::2]:9000/",
+            "http://[0:0:0:0:0:0:0:1]:9000/",
+            "http://::1:9000/",
+            "//allowed.example/",
+        ] {
+            assert!(!policy.allows(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn entries_that_could_never_match_are_refused() {
+        for entry in [
+            "http://api.example",
+            "api.example/",
+            "api.example/v1",
+            "user@api.example",
+            "api.example.",
+            "api.example:",
+            "api.example:99999",
+            "api.example:http",
+            "::1",
+            "[::1",
+            "",
+            "  ",
+            "api.example?x",
+        ] {
+            let error = HttpPolicy::try_allow(["fine.example", entry]).unwrap_err();
+            assert_eq!(error.entry(), entry);
+        }
+        let policy =
+            HttpPolicy::try_allow([" API.example ", "127.0.0.1:8080", "[::1]", "[::1]:80"])
+                .unwrap();
+        assert_eq!(
+            policy.hosts(),
+            ["api.example", "127.0.0.1:8080", "[::1]", "[::1]:80"]
+        );
+        // `allow` drops what `try_allow` refuses.
+        let lenient = HttpPolicy::allow(["http://api.example", "api.example"]);
+        assert_eq!(lenient.hosts(), ["api.example"]);
     }
 }

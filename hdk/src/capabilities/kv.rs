@@ -211,20 +211,16 @@ pub(super) fn call(
         ))]
         Backend::File(_) => {
             let (store, plugin) = (store.clone(), Arc::clone(plugin));
-            let receiver = super::blocking::run(move || {
+            let method = match &op {
+                Op::Get(_) => "kv.get",
+                Op::Set(..) => "kv.set",
+                Op::Delete(_) => "kv.delete",
+            };
+            Some(super::blocking::KV.answer(method, move || {
                 let Backend::File(database) = &*store.backend else {
                     return Err(wasplug_protocol::codes::internal_error("not a file store"));
                 };
                 file(database, &plugin, op, store.limits)
-            });
-            Some(Box::pin(async move {
-                let receiver = receiver
-                    .map_err(|busy| wasplug_protocol::codes::internal_error(busy.to_string()))?;
-                receiver.await.unwrap_or_else(|_| {
-                    Err(wasplug_protocol::codes::internal_error(
-                        "the key-value store ended without an answer",
-                    ))
-                })
             }))
         }
     }
@@ -345,14 +341,16 @@ fn file(database: &redb::Database, plugin: &str, op: Op, limits: KvLimits) -> Ra
                     .map_err(|e| failed(&e))?
                     .is_some();
                 if !known {
-                    let keys = table
-                        .range((plugin, "")..)
-                        .map_err(|e| failed(&e))?
-                        .take_while(|entry| {
-                            entry.as_ref().is_ok_and(|(k, _)| k.value().0 == plugin)
-                        })
-                        .take(limits.max_keys)
-                        .count();
+                    // The plugin's keys, counted up to the limit; an error
+                    // reading them fails the call (it never counts short).
+                    let mut keys = 0;
+                    for entry in table.range((plugin, "")..).map_err(|e| failed(&e))? {
+                        let (k, _) = entry.map_err(|e| failed(&e))?;
+                        if k.value().0 != plugin || keys >= limits.max_keys {
+                            break;
+                        }
+                        keys += 1;
+                    }
                     if keys >= limits.max_keys {
                         return Err(too_many_keys(limits));
                     }

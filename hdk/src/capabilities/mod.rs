@@ -8,7 +8,7 @@ mod config;
 mod http;
 mod kv;
 
-pub use http::HttpPolicy;
+pub use http::{HttpPolicy, InvalidHost};
 pub use kv::{KvLimits, KvStore};
 
 use crate::platform::BoxFuture;
@@ -34,12 +34,28 @@ pub(crate) fn is_capability(method: &str) -> bool {
 /// The built-in methods one plugin has: its config, and the capabilities
 /// granted to it.
 pub(crate) struct Builtins {
-    pub(crate) config: Arc<serde_json::Map<String, serde_json::Value>>,
-    pub(crate) http: Option<HttpPolicy>,
-    pub(crate) kv: Option<KvStore>,
+    config: Arc<serde_json::Map<String, serde_json::Value>>,
+    http: Option<HttpPolicy>,
+    /// The plugin's fetches in flight (all its calls).
+    http_in_flight: http::InFlight,
+    kv: Option<KvStore>,
 }
 
 impl Builtins {
+    /// The built-ins of one plugin.
+    pub(crate) fn new(
+        config: serde_json::Map<String, serde_json::Value>,
+        http: Option<HttpPolicy>,
+        kv: Option<KvStore>,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            http,
+            http_in_flight: http::InFlight::default(),
+            kv,
+        }
+    }
+
     /// Whether the capability `method` is granted (configured) here.
     pub(crate) fn grants(&self, method: &str) -> bool {
         match method {
@@ -77,7 +93,7 @@ impl Builtins {
             HTTP_FETCH => self
                 .http
                 .as_ref()
-                .map(|policy| http::fetch(policy, plugin, params.as_deref())),
+                .map(|policy| http::fetch(policy, &self.http_in_flight, plugin, params.as_deref())),
             _ => {
                 let store = self.kv.as_ref()?;
                 kv::call(store, plugin, method, params.as_deref())

@@ -373,3 +373,86 @@ fn read_manifest_reads_without_loading() {
         ("p", ManifestSource::None)
     );
 }
+
+#[test]
+fn a_plugin_file_larger_than_the_limit_is_refused_unread() {
+    let dir = dir_with(&[("p.wat", BARE)]);
+    let path = dir.path().join("p.wat");
+    let len = u64::try_from(BARE.len()).unwrap();
+    Plugin::from_file(&path)
+        .max_module_bytes(len)
+        .build()
+        .unwrap();
+    let error = Plugin::from_file(&path)
+        .max_module_bytes(len - 1)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::ModuleTooLarge { path: p, limit } if *limit == len - 1 && p.ends_with("p.wat")),
+        "{error:?}"
+    );
+    // A file far larger than the default (sparse: nothing is written) is
+    // refused without being read whole.
+    let huge = dir.path().join("huge.wasm");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(16 * 1024 * 1024 * 1024)
+        .unwrap();
+    let error = Plugin::from_file(&huge).build().unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::ModuleTooLarge { limit, .. } if *limit == wasplug_hdk::PluginBuilder::DEFAULT_MAX_MODULE_BYTES),
+        "{error:?}"
+    );
+}
+
+/// Builds the plugin in `path` on a thread of its own: `None` if that
+/// does not end within a generous time (it blocks).
+#[cfg(unix)]
+fn build_within(path: &Path) -> Option<Result<Plugin, wasplug_hdk::Error>> {
+    let (send, receive) = std::sync::mpsc::channel();
+    let path = path.to_owned();
+    std::thread::spawn(move || send.send(Plugin::from_file(path).build()));
+    receive
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .ok()
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sidecar_or_plugin_file_that_is_not_a_regular_file_is_refused() {
+    // A FIFO named like a sidecar: opening it would wait for a writer.
+    let dir = dir_with(&[("p.wat", BARE)]);
+    mkfifo(&dir.path().join("p.json"));
+    let error = build_within(&dir.path().join("p.wat"))
+        .expect("loading does not block on a FIFO sidecar")
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::BadManifest { origin: ManifestSource::Sidecar(path), .. } if path.ends_with("p.json")),
+        "{error:?}"
+    );
+    // A directory named like a sidecar.
+    let dir = dir_with(&[("q.wat", BARE)]);
+    std::fs::create_dir(dir.path().join("q.toml")).unwrap();
+    let error = Plugin::from_file(dir.path().join("q.wat"))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::BadManifest { .. }),
+        "{error:?}"
+    );
+    // A FIFO as the plugin file itself.
+    mkfifo(&dir.path().join("r.wasm"));
+    let error = build_within(&dir.path().join("r.wasm"))
+        .expect("loading does not block on a FIFO")
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Io { .. }), "{error:?}");
+}

@@ -9,7 +9,7 @@ use std::{
     },
     thread,
 };
-use wasplug_hdk::{ErrorKind, Limits, Plugin, Registry, RegistryEvent};
+use wasplug_hdk::{CallOptions, ErrorKind, Limits, Plugin, Registry, RegistryEvent};
 
 /// A plugin that counts down from `spin` (a busy loop, so a call stays in
 /// flight for a while) and then answers every call with `version`.
@@ -174,6 +174,74 @@ fn plugins_are_listed_by_name_under_the_name_they_were_loaded_as() {
     let error = block_on(registry.call_raw("zz", "m", None)).unwrap_err();
     assert!(matches!(error.kind(), ErrorKind::UnknownPlugin { name } if name == "zz"));
     assert_eq!((error.plugin(), error.method()), (Some("zz"), Some("m")));
-    // The same bytes have the same digest, whatever the name.
     assert_eq!(registry.get("a").unwrap().digest().len(), 64);
+    let (result, report) = block_on(registry.call_with("zz", "m", None, &CallOptions::new()));
+    assert!(matches!(
+        result.unwrap_err().kind(),
+        ErrorKind::UnknownPlugin { .. }
+    ));
+    assert_eq!(report.fuel_used, 0);
+    // Per-call options reach the plugin: too little fuel for its spin.
+    registry.insert(versioned(3, 100_000));
+    let tight = CallOptions::new().with_fuel(Some(10_000));
+    let (result, report) = block_on(registry.call_with("p", "m", None, &tight));
+    assert!(matches!(
+        result.unwrap_err().kind(),
+        ErrorKind::OutOfFuel { .. }
+    ));
+    assert!(report.fuel_used > 0);
+    let (result, _) = block_on(registry.call_with("p", "m", None, &CallOptions::new()));
+    assert_eq!(result.unwrap().get(), "3");
+}
+
+#[test]
+fn concurrent_replacements_are_heard_in_the_order_they_happened() {
+    const THREADS: u64 = 4;
+    const EACH: u64 = 50;
+    let registry = Registry::new();
+    registry.insert(versioned(0, 0));
+    let first = registry.get("p").unwrap().digest().to_owned();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&heard);
+    let reader = registry.clone();
+    registry.on_event(move |event| {
+        if let RegistryEvent::Replaced { old, new } = event {
+            // The callback may read the registry: it sees the change made.
+            assert_eq!(reader.get("p").unwrap().digest(), new.digest());
+            // Give other changes every chance to overtake this one.
+            thread::yield_now();
+            seen.lock()
+                .unwrap()
+                .push((old.digest().to_owned(), new.digest().to_owned()));
+        }
+    });
+    // Every version has its own bytes, so its own digest.
+    let plugins: Vec<Vec<Plugin>> = (0..THREADS)
+        .map(|t| (1..=EACH).map(|i| versioned(t * EACH + i, 0)).collect())
+        .collect();
+    let threads: Vec<_> = plugins
+        .into_iter()
+        .map(|plugins| {
+            let registry = registry.clone();
+            thread::spawn(move || {
+                for plugin in plugins {
+                    registry.insert(plugin);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let heard = heard.lock().unwrap();
+    assert_eq!(heard.len(), usize::try_from(THREADS * EACH).unwrap());
+    let mut serving = first;
+    for (at, (old, new)) in heard.iter().enumerate() {
+        assert_eq!(
+            *old, serving,
+            "event {at} replaced another version than the one serving"
+        );
+        serving.clone_from(new);
+    }
+    assert_eq!(registry.get("p").unwrap().digest(), serving);
 }

@@ -308,7 +308,7 @@ fn a_sidecar_change_reloads_its_plugin() {
         .watch(&registry)
         .unwrap();
     assert_eq!(builds.load(Ordering::SeqCst), 1);
-    std::fs::write(dir.path().join("p.json"), b"{}").unwrap();
+    std::fs::write(dir.path().join("p.json"), br#"{"name":"p","protocol":1}"#).unwrap();
     wait_for_event(&events, "replaced p", 1);
     assert_eq!(builds.load(Ordering::SeqCst), 2);
     // A sidecar without its plugin loads nothing.
@@ -418,4 +418,128 @@ fn dropping_the_handle_stops_the_watching() {
     thread::sleep(DEBOUNCE * 20);
     assert_eq!(registry.names(), ["p"], "the loaded plugins stay");
     assert_eq!(*events.lock().unwrap(), ["loaded p"]);
+}
+
+#[test]
+fn a_file_deleted_then_written_again_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.wasm");
+    std::fs::write(&path, versioned(1)).unwrap();
+    let (registry, events) = recording_registry();
+    let _watch = watch(dir.path(), &registry);
+    let stop = Arc::new(AtomicBool::new(false));
+    let caller = {
+        let registry = registry.clone();
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            let mut calls = 0;
+            while !stop.load(Ordering::SeqCst) {
+                block_on(registry.call("p", "ping", Value::Null))
+                    .expect("no call fails while the file is missing for a moment");
+                calls += 1;
+            }
+            calls
+        })
+    };
+    // `rm p.wasm && cp new.wasm p.wasm`, the copy a little late: longer
+    // than the debounce time, so the watcher sees the file missing.
+    std::fs::remove_file(&path).unwrap();
+    thread::sleep(DEBOUNCE * 3);
+    std::fs::write(&path, versioned(2)).unwrap();
+    wait_for_event(&events, "replaced p", 1);
+    stop.store(true, Ordering::SeqCst);
+    assert!(caller.join().unwrap() > 0);
+    assert_eq!(answer(&registry, "p"), 2);
+    assert_eq!(*events.lock().unwrap(), ["loaded p", "replaced p"]);
+}
+
+#[test]
+fn a_same_size_replacement_with_its_old_modification_time_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.wasm");
+    std::fs::write(&path, versioned(1)).unwrap();
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let (registry, events) = recording_registry();
+    let _watch = watch(dir.path(), &registry);
+    assert_eq!(answer(&registry, "p"), 1);
+
+    // As `cp -p` or `rsync -t` do: same size, the old modification time.
+    let new = versioned(2);
+    assert_eq!(new.len(), versioned(1).len());
+    std::fs::write(&path, &new).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified
+    );
+    wait_for_event(&events, "replaced p", 1);
+    assert_eq!(answer(&registry, "p"), 2);
+}
+
+#[test]
+fn a_file_being_written_when_the_watch_starts_is_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.wasm");
+    let full = test_plugin_bytes();
+    let half = full.len() / 2;
+    let mut file = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut file, &full[..half]).unwrap();
+    // The rest arrives while the watch starts: it waits for the file to
+    // stop changing rather than trying the half of it.
+    let writer = thread::spawn(move || {
+        // Pieces closer together than the watcher's settle time (50 ms).
+        for piece in full[half..].chunks((full.len() - half) / 8 + 1) {
+            thread::sleep(Duration::from_millis(15));
+            std::io::Write::write_all(&mut file, piece).unwrap();
+        }
+    });
+    let (registry, events) = recording_registry();
+    let _watch = watch(dir.path(), &registry);
+    writer.join().unwrap();
+    wait_for_event(&events, "loaded p", 1);
+    assert_eq!(answer(&registry, "p"), "pong");
+    assert!(
+        !events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.starts_with("failed")),
+        "{:?}",
+        events.lock().unwrap()
+    );
+}
+
+#[test]
+fn a_panicking_builder_hook_does_not_stop_the_watching() {
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, events) = recording_registry();
+    let panics = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&panics);
+    let _watch = PluginDir::new(dir.path())
+        .debounce(DEBOUNCE)
+        .builder(move |path| {
+            if path.file_stem().is_some_and(|stem| stem == "bad") {
+                counted.fetch_add(1, Ordering::SeqCst);
+                panic!("the hook refuses {}", path.display());
+            }
+            Plugin::from_file(path)
+        })
+        .watch(&registry)
+        .unwrap();
+    std::fs::write(dir.path().join("bad.wasm"), versioned(1)).unwrap();
+    let start = Instant::now();
+    while panics.load(Ordering::SeqCst) == 0 {
+        assert!(start.elapsed() < SHOWS_WITHIN, "the hook was never called");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Still watching.
+    std::fs::write(dir.path().join("good.wasm"), versioned(2)).unwrap();
+    wait_for_event(&events, "loaded good", 1);
+    assert_eq!(registry.names(), ["good"]);
+    assert_eq!(answer(&registry, "good"), 2);
 }
