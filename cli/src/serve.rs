@@ -73,7 +73,7 @@ pub(crate) struct ServeArgs {
     listen: String,
     /// A TOML file saying what each plugin is given: grants, config, args,
     /// env (see the README).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "config-file", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Grant host methods to one plugin (repeatable), on top of the config
     /// file's.

@@ -1,4 +1,4 @@
-//! What each plugin is given: its config file (`--config FILE`) and flags.
+//! What each plugin is given: its config file (`--config-file FILE`) and flags.
 //!
 //! ```toml
 //! # Every plugin; each key of a [plugins.NAME] table replaces the same key here.

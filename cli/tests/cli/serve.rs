@@ -444,7 +444,7 @@ fn the_config_file_and_flags_say_what_each_plugin_is_given() {
     )
     .unwrap();
     let server = Server::start(&[
-        "--config",
+        "--config-file",
         config.path().to_str().unwrap(),
         "--grant",
         "test-plugin=log",
@@ -521,7 +521,7 @@ fn nothing_is_granted_unless_asked_and_a_bad_config_file_is_refused() {
     let output = Command::new(env!("CARGO_BIN_EXE_wasplug"))
         .arg("serve")
         .arg(dir.path())
-        .args(["--listen", "127.0.0.1:0", "--config"])
+        .args(["--listen", "127.0.0.1:0", "--config-file"])
         .arg(config.path())
         .output()
         .unwrap();
