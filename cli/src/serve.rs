@@ -14,7 +14,7 @@ use crate::{LogLevel, call::LimitArgs, term};
 use anyhow::Context as _;
 use clap::Args;
 use config::{Config, GrantArg};
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, time::Duration};
 use wasplug_hdk::Registry;
 
 /// What `wasplug serve --help` adds after the options.
@@ -86,6 +86,14 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted, in bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_body: usize,
+    /// Plugin calls that may run at once; more wait for one to end. Their
+    /// memory is bounded by this times --max-memory.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_calls: usize,
+    /// After SIGINT or SIGTERM, how long calls in flight may go on before
+    /// the server exits anyway (status 1); a second signal exits at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    shutdown_timeout: u64,
 }
 
 /// `wasplug serve`: serves until SIGINT or SIGTERM.
@@ -97,6 +105,9 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Watched before anything else: a signal right after the `listening`
+        // line must already shut down gracefully.
+        let signals = Signals::watch()?;
         let registry = Registry::new();
         registry.on_event(plugins::log_event);
         let watch = plugins::serve_dir(&registry, &args.dir, factory)?;
@@ -108,42 +119,81 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
             .context("cannot read the address listened on")?;
         term::print(&format!("listening on http://{address}\n"))?;
         tracing::info!(%address, "listening");
-        axum::serve(listener, http::router(registry, args.max_body))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the HTTP server failed")?;
+        let server = axum::serve(
+            listener,
+            http::router(registry, args.max_body, args.max_calls),
+        )
+        .with_graceful_shutdown({
+            let first = signals.received(1);
+            async move {
+                first.await;
+                tracing::info!("shutting down: finishing the calls in flight");
+            }
+        });
+        let grace = Duration::from_secs(args.shutdown_timeout);
+        let forced = async {
+            signals.received(1).await;
+            tokio::select! {
+                () = tokio::time::sleep(grace) => {}
+                () = signals.received(2) => {}
+            }
+        };
+        tokio::select! {
+            served = server => served.context("the HTTP server failed")?,
+            () = forced => {
+                tracing::warn!("stopped with calls still in flight: they were dropped");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         drop(watch);
         tracing::info!("stopped: every call in flight has finished");
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// Waits for SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot watch for Ctrl-C");
-            std::future::pending::<()>().await;
+/// SIGINT (Ctrl-C) and SIGTERM, counted.
+struct Signals {
+    count: tokio::sync::watch::Receiver<u32>,
+}
+
+impl Signals {
+    /// Starts counting the signals.
+    fn watch() -> anyhow::Result<Self> {
+        let (sender, count) = tokio::sync::watch::channel(0u32);
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut interrupt =
+                signal(SignalKind::interrupt()).context("cannot watch for SIGINT")?;
+            let mut terminate =
+                signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                    sender.send_modify(|n| *n += 1);
+                }
+            });
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
+        #[cfg(not(unix))]
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                sender.send_modify(|n| *n += 1);
             }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch for SIGTERM");
+        });
+        Ok(Self { count })
+    }
+
+    /// Resolves once `n` signals have come.
+    fn received(&self, n: u32) -> impl Future<Output = ()> + Send + 'static + use<> {
+        let mut count = self.count.clone();
+        async move {
+            if count.wait_for(|&seen| seen >= n).await.is_err() {
+                // The counting task is gone: no signal can come any more.
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
-    tracing::info!("shutting down: finishing the calls in flight");
 }

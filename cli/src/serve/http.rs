@@ -10,20 +10,34 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
+use tokio::sync::Semaphore;
 use tracing::{Instrument as _, field};
 use wasplug_hdk::{ErrorKind, Registry};
 use wasplug_protocol::excerpt;
 
+/// What every route serves from.
+#[derive(Clone)]
+struct Serving {
+    registry: Registry,
+    /// One permit per plugin call that may run at once; more wait.
+    calls: Arc<Semaphore>,
+}
+
 /// The server's routes over `registry`; bodies over `max_body` bytes are
-/// refused (413).
-pub(crate) fn router(registry: Registry, max_body: usize) -> Router {
+/// refused (413); at most `max_calls` plugin calls run at once (more wait
+/// for one to end), which bounds the memory calls take to `max_calls` times
+/// a call's memory limit.
+pub(crate) fn router(registry: Registry, max_body: usize, max_calls: usize) -> Router {
     Router::new()
         .route("/plugins/{name}", post(call))
         .route("/plugins", get(list))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(registry)
+        .with_state(Serving {
+            registry,
+            calls: Arc::new(Semaphore::new(max_calls.max(1))),
+        })
 }
 
 /// A response with a JSON body.
@@ -47,7 +61,7 @@ fn unknown_plugin(name: &str) -> Response {
 
 /// `POST /plugins/{name}`: one JSON-RPC request, answered by the plugin.
 async fn call(
-    State(registry): State<Registry>,
+    State(serving): State<Serving>,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -59,10 +73,11 @@ async fn call(
         method = field::Empty,
         id = field::Empty,
     );
-    answer(registry, name, body).instrument(span).await
+    answer(serving, name, body).instrument(span).await
 }
 
-async fn answer(registry: Registry, name: String, body: Result<Bytes, BytesRejection>) -> Response {
+async fn answer(serving: Serving, name: String, body: Result<Bytes, BytesRejection>) -> Response {
+    let Serving { registry, calls } = serving;
     if registry.get(&name).is_none() {
         return unknown_plugin(&name);
     }
@@ -94,9 +109,31 @@ async fn answer(registry: Registry, name: String, body: Result<Bytes, BytesRejec
         span.record("id", text::escape(&excerpt(id.get())).as_ref());
     }
     let started = Instant::now();
-    let outcome = registry
-        .call_raw(&name, &request.method, request.params)
-        .await;
+    let call = registry.call_raw(&name, &request.method, request.params);
+    // The call runs in a task of its own, holding its permit: a client that
+    // hangs up does not cancel it (a notification runs to its end), and a
+    // panic in it answers an error rather than dropping the connection.
+    let task = tokio::spawn(
+        async move {
+            let _permit = calls.acquire_owned().await;
+            tracing::info!("calling");
+            call.await
+        }
+        .in_current_span(),
+    );
+    let outcome = match task.await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::error!(%error, "the call's task failed");
+            let body = rpc::error_answer(
+                request.id.as_deref(),
+                wasplug_protocol::codes::INTERNAL_ERROR,
+                "the server failed while running the call",
+                None,
+            );
+            return json(StatusCode::INTERNAL_SERVER_ERROR, body);
+        }
+    };
     let elapsed = started.elapsed();
     match &outcome {
         Ok(_) => tracing::info!(?elapsed, "answered"),
@@ -120,8 +157,8 @@ async fn answer(registry: Registry, name: String, body: Result<Bytes, BytesRejec
 }
 
 /// `GET /plugins`: the loaded plugins, by name.
-async fn list(State(registry): State<Registry>) -> Response {
-    let plugins = registry.list();
+async fn list(State(serving): State<Serving>) -> Response {
+    let plugins = serving.registry.list();
     let plugins: Vec<_> = plugins.iter().map(plugins::describe).collect();
     match serde_json::to_string(&plugins) {
         Ok(body) => json(StatusCode::OK, body),
@@ -136,8 +173,8 @@ async fn list(State(registry): State<Registry>) -> Response {
 }
 
 /// `GET /healthz`: the server runs; how many plugins it serves.
-async fn healthz(State(registry): State<Registry>) -> Response {
-    let plugins = registry.list().len();
+async fn healthz(State(serving): State<Serving>) -> Response {
+    let plugins = serving.registry.len();
     json(
         StatusCode::OK,
         format!("{{\"status\":\"ok\",\"plugins\":{plugins}}}"),

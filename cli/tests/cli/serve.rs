@@ -107,6 +107,15 @@ impl Server {
         }
     }
 
+    /// Waits until `needle` appears `count` times in its stderr.
+    fn wait_for_log_count(&self, needle: &str, count: usize) {
+        let started = Instant::now();
+        while self.stderr().matches(needle).count() < count {
+            assert!(started.elapsed() < HANG, "not logged: {}", self.stderr());
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     fn terminate(mut self) -> ExitStatus {
         let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
@@ -538,29 +547,71 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Starts `method` with `params` on another thread, and waits until the
+/// server logs that the plugin call began (the server runs at `info`).
+fn call_in_flight(
+    server: &Server,
+    method: &str,
+    params: &str,
+) -> thread::JoinHandle<((u16, String), Instant)> {
+    let before = server.stderr().matches("calling").count();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let body = request(method, Some(params));
+    let call = thread::spawn(move || {
+        let answer = post(&agent(), &url, &body);
+        (answer, Instant::now())
+    });
+    server.wait_for_log_count("calling", before + 1);
+    call
+}
+
 #[test]
 fn sigterm_lets_the_call_in_flight_finish_then_exits_0() {
-    let server = Server::start(&[]);
-    let url = server.url(&format!("/plugins/{NAME}"));
-    let started = Arc::new(AtomicBool::new(false));
-    let in_flight = {
-        let started = Arc::clone(&started);
-        thread::spawn(move || {
-            started.store(true, Ordering::SeqCst);
-            post(&agent(), &url, &request("sleep", Some("[1500]")))
-        })
-    };
-    while !started.load(Ordering::SeqCst) {
-        thread::yield_now();
-    }
-    // Long enough for the request to reach the plugin, well short of its end.
-    thread::sleep(Duration::from_millis(500));
+    let server = Server::start(&["--log-level", "info"]);
+    let in_flight = call_in_flight(&server, "sleep", "[3000]");
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
     assert_eq!(
-        in_flight.join().unwrap(),
-        (200, r#"{"jsonrpc":"2.0","result":1500,"id":1}"#.to_owned())
+        in_flight.join().unwrap().0,
+        (200, r#"{"jsonrpc":"2.0","result":3000,"id":1}"#.to_owned())
     );
+}
+
+#[test]
+fn past_the_shutdown_timeout_the_server_exits_with_calls_in_flight() {
+    let server = Server::start(&["--log-level", "info", "--shutdown-timeout", "1"]);
+    // A call far longer than the grace period (and than HANG, were it awaited).
+    let in_flight = call_in_flight(&server, "sleep", "[120000]");
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    // The connection closed without an answer: `post` panicked on it.
+    assert!(in_flight.join().is_err(), "the dropped call was answered");
+}
+
+#[test]
+fn calls_beyond_max_calls_wait_for_a_running_one() {
+    let server = Server::start(&["--log-level", "info", "--max-calls", "1"]);
+    let slow = call_in_flight(&server, "sleep", "[2000]");
+    // The slow call has begun: it holds the only permit for about 2 s more.
+    let slow_began = Instant::now();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let (quick_answer, quick_done) = {
+        let answer = post(&agent(), &url, &request("ping", None));
+        (answer, Instant::now())
+    };
+    assert_eq!(
+        quick_answer,
+        (
+            200,
+            r#"{"jsonrpc":"2.0","result":"pong","id":1}"#.to_owned()
+        )
+    );
+    // A lower bound only: a slower machine makes it later, never earlier.
+    assert!(
+        quick_done.duration_since(slow_began) >= Duration::from_millis(1500),
+        "the ping ran beside the sleeping call"
+    );
+    assert_eq!(slow.join().unwrap().0.0, 200);
 }
 
 #[test]
