@@ -69,7 +69,8 @@ async fn call(
     // shown: every line of the request names the plugin and the method.
     let span = tracing::error_span!(
         "call",
-        plugin = %text::escape(&name),
+        // The client's text: cut (to about 200 bytes) and escaped.
+        plugin = %text::escape(&excerpt(&name)),
         method = field::Empty,
         id = field::Empty,
     );
