@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod call;
+mod check;
 mod demo;
 mod describe;
 mod explain;
@@ -75,6 +76,10 @@ enum Command {
     /// reloading each plugin when its file changes.
     #[command(after_long_help = serve::SERVE_HELP)]
     Serve(serve::ServeArgs),
+    /// Check that a plugin conforms to the protocol (docs/PROTOCOL.md): one
+    /// line per requirement, exit 0 only when every one checked passes.
+    #[command(after_long_help = check::CHECK_HELP)]
+    Check(check::CheckArgs),
     /// Show what wasplug does with the bundled test plugin: calls, host round
     /// trips, compute, sleep and a contained crash, with timings.
     Demo(demo::DemoArgs),
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::inspect(&args),
         Command::Run(args) => run::run(&args),
         Command::Serve(args) => serve::serve(args, cli.log_level),
+        Command::Check(args) => check::check(&args, cli.log_level),
         Command::Demo(args) => demo::demo(&args, cli.log_level),
     };
     outcome.unwrap_or_else(|error| {

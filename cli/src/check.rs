@@ -1,0 +1,969 @@
+//! `wasplug check`: a conformance battery against any plugin, one line per
+//! requirement of `docs/PROTOCOL.md`.
+//!
+//! The plugin is loaded through the host kit (which reads its manifest and
+//! checks its protocol version) and asked for `rpc.discover` the way every
+//! host asks. The raw probes (ids of both types, malformed lines,
+//! notifications, end of input) drive a fresh instance each, directly on the
+//! WASI subset, the way `wasplug run` does: the checker writes exact lines
+//! to the plugin's stdin, reads every line it writes, answers its host calls
+//! (`echo` answers its params; any other method `-32601`), and closes its
+//! stdin once it waits for input with nothing more to read.
+
+use crate::limits::{Cap, Seconds};
+use crate::{LogLevel, call, host};
+use anyhow::{Context as _, anyhow};
+use clap::Args;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::{path::PathBuf, process::ExitCode, time::Duration, time::Instant};
+use wasplug_hdk::{Grants, Limits, Plugin};
+use wasplug_protocol::{DISCOVER_METHOD, Discover, PROTOCOL_VERSION};
+use wasplug_wasi::{Blocked, Embedder, End, Guest, GuestLimits, Outcome, Program, WasiCtx};
+
+/// Bytes the guest's stdout and stderr hold before it waits for us.
+const PIPE_CAPACITY: usize = 64 << 10;
+/// A method no plugin has.
+const NO_SUCH_METHOD: &str = "wasplug.check/no-such-method";
+/// A numeric id beyond 32 bits, to catch ids kept in an `int`.
+const NUMERIC_ID: u64 = 4_294_967_297;
+/// A string id that looks like a number and needs escaping.
+const STRING_ID: &str = "17 \"quoted\" \u{e9}";
+/// Most characters of a plugin's line quoted in a report.
+const QUOTE: usize = 120;
+
+/// `wasplug check`.
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// Wall-clock limit of each probe (a fresh instance), in seconds, or `none`.
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(10))))]
+    timeout: Seconds,
+    /// Fuel budget of each probe, or `none`.
+    #[arg(long, value_name = "UNITS", default_value_t = Cap(Some(Limits::DEFAULT_FUEL)))]
+    fuel: Cap,
+    /// Most linear memory the plugin may use, in MiB, or `none`.
+    #[arg(long, value_name = "MIB", default_value_t = Cap(Some(Limits::DEFAULT_MEMORY >> 20)))]
+    max_memory: Cap,
+    /// Also call METHOD with PARAMS (JSON; none when left out), to check a
+    /// method that calls the host (repeatable). Example: --call
+    /// many_echo='[2]'.
+    #[arg(long = "call", value_name = "METHOD[=PARAMS]")]
+    calls: Vec<String>,
+    /// Print the results as one JSON array instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// The plugin: a wasm32-wasip1 module (.wasm, or WebAssembly text .wat).
+    plugin: PathBuf,
+}
+
+/// What `wasplug check --help` adds after the options.
+pub(crate) const CHECK_HELP: &str = "\
+Each line is `pass`, `FAIL` or `n/a`, the requirement of docs/PROTOCOL.md it
+checks (P-n), and what the checker saw. Every probe runs in a fresh instance
+under the limits above; the checker answers the plugin's host calls (`echo`
+answers its params, any other method -32601) and closes its stdin once it
+waits for input with nothing more to read.
+
+Exit status: 0 when every requirement checked passes, 1 when one fails (or
+the plugin cannot be loaded), 2 on a usage error.";
+
+/// How one requirement fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    Pass,
+    Fail,
+    NotApplicable,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "FAIL",
+            Self::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Serialize)]
+struct Row {
+    status: Status,
+    requirement: &'static str,
+    check: &'static str,
+    saw: String,
+}
+
+/// The report being built.
+#[derive(Default)]
+struct Report {
+    rows: Vec<Row>,
+}
+
+impl Report {
+    fn add(&mut self, requirement: &'static str, check: &'static str, outcome: Checked) {
+        let (status, saw) = match outcome {
+            Checked::Pass(saw) => (Status::Pass, saw),
+            Checked::Fail(saw) => (Status::Fail, saw),
+            Checked::NotApplicable(saw) => (Status::NotApplicable, saw),
+        };
+        self.rows.push(Row {
+            status,
+            requirement,
+            check,
+            saw,
+        });
+    }
+
+    fn passed(&self) -> bool {
+        self.rows.iter().all(|row| row.status != Status::Fail)
+    }
+}
+
+/// The verdict of one check, with what it saw.
+enum Checked {
+    Pass(String),
+    Fail(String),
+    NotApplicable(String),
+}
+
+/// How a raw probe ended.
+#[derive(Debug, Clone)]
+enum Ending {
+    Exit(i32),
+    Signal(u8),
+    Trap(String),
+    Limit(String),
+    Timeout,
+    LineTooLong(usize),
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exit(status) => write!(f, "exited with status {status}"),
+            Self::Signal(signal) => write!(f, "raised signal {signal}"),
+            Self::Trap(message) => write!(f, "trapped: {message}"),
+            Self::Limit(what) => f.write_str(what),
+            Self::Timeout => f.write_str("was still running at the probe's timeout"),
+            Self::LineTooLong(limit) => write!(f, "wrote a line longer than {limit} bytes"),
+        }
+    }
+}
+
+/// One line the plugin wrote on stdout.
+#[derive(Debug, Clone)]
+struct Line {
+    /// The JSON value, or why the line is not one.
+    value: Result<Value, String>,
+    /// The line as written, cut for reports.
+    text: String,
+    /// Whether the checker had closed the plugin's stdin before it came.
+    after_eof: bool,
+}
+
+/// Everything a raw probe saw.
+#[derive(Debug)]
+struct Transcript {
+    lines: Vec<Line>,
+    ending: Ending,
+    /// Whether the checker closed stdin (the plugin waited with nothing to read).
+    eof_sent: bool,
+    host_calls: u64,
+}
+
+impl Transcript {
+    /// The responses (objects with an `id` and no `method`).
+    fn responses(&self) -> impl Iterator<Item = (&Value, &Line)> {
+        self.lines.iter().filter_map(|line| {
+            let object = line.value.as_ref().ok()?.as_object()?;
+            if object.contains_key("method") {
+                return None;
+            }
+            Some((object.get("id").unwrap_or(&Value::Null), line))
+        })
+    }
+
+    /// The responses whose id is exactly `id` (same JSON type and value).
+    fn answers_to(&self, id: &Value) -> Vec<&Line> {
+        self.responses()
+            .filter(|(got, _)| same_id(got, id))
+            .map(|(_, line)| line)
+            .collect()
+    }
+
+    /// What the plugin wrote, for a report: its responses, or that it wrote none.
+    fn describe(&self) -> String {
+        let responses: Vec<String> = self
+            .responses()
+            .map(|(_, line)| quote(&line.text))
+            .collect();
+        let said = if responses.is_empty() {
+            "no response".to_owned()
+        } else {
+            responses.join(", ")
+        };
+        format!("{said}; the plugin {}", self.ending)
+    }
+}
+
+/// Whether two ids are the same JSON value of the same type (`7` is not
+/// `7.0`, nor `"7"`).
+fn same_id(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => a.to_string() == b.to_string(),
+        _ => a == b,
+    }
+}
+
+fn quote(text: &str) -> String {
+    let mut cut: String = text.chars().take(QUOTE).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    format!("`{}`", crate::text::escape(&cut))
+}
+
+/// The checker's side of a raw probe: the plugin's stdout split into lines,
+/// its host calls answered, its stdin closed when it waits with nothing to read.
+struct Harness {
+    partial: Vec<u8>,
+    max_line: usize,
+    lines: Vec<Line>,
+    eof_sent: bool,
+    host_calls: u64,
+}
+
+/// A line longer than the limit: the probe stops.
+#[derive(Debug)]
+struct TooLong(usize);
+
+impl Harness {
+    fn take_line(&mut self, wasi: &mut WasiCtx, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.strip_suffix('\r').unwrap_or(&text).to_owned();
+        let value = std::str::from_utf8(bytes)
+            .map_err(|e| format!("not UTF-8 ({e})"))
+            .and_then(|s| serde_json::from_str::<Value>(s).map_err(|e| format!("not JSON ({e})")));
+        if let Ok(Value::Object(message)) = &value
+            && let (Some(id), Some(Value::String(method))) =
+                (message.get("id"), message.get("method"))
+        {
+            // A host call: answer it at once.
+            self.host_calls = self.host_calls.saturating_add(1);
+            let answer = if method == "echo" {
+                json!({"jsonrpc": "2.0", "id": id, "result": message.get("params").unwrap_or(&Value::Null)})
+            } else {
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "Method not found", "data": method}})
+            };
+            let stdin = wasi.stdin_mut();
+            if !stdin.is_closed() {
+                stdin.push(format!("{answer}\n").as_bytes());
+            }
+        }
+        self.lines.push(Line {
+            value,
+            text,
+            after_eof: self.eof_sent,
+        });
+    }
+}
+
+impl Embedder for Harness {
+    type Error = TooLong;
+
+    fn drain(&mut self, wasi: &mut WasiCtx) -> Result<(), TooLong> {
+        // The plugin's log: not looked at.
+        drop(wasi.stderr_mut().take());
+        let bytes = wasi.stdout_mut().take();
+        for chunk in bytes.split_inclusive(|b| *b == b'\n') {
+            match chunk.split_last() {
+                Some((b'\n', line)) => {
+                    self.partial.extend_from_slice(line);
+                    let line = std::mem::take(&mut self.partial);
+                    self.take_line(wasi, &line);
+                }
+                _ => self.partial.extend_from_slice(chunk),
+            }
+            if self.partial.len() > self.max_line {
+                return Err(TooLong(self.max_line));
+            }
+        }
+        Ok(())
+    }
+
+    fn serve(
+        &mut self,
+        wasi: &mut WasiCtx,
+        blocked: Blocked,
+        until: Option<Instant>,
+    ) -> Result<(), TooLong> {
+        let sleep_until = |wasi: &mut WasiCtx, deadline: u64| {
+            let wake = wasplug_wasi::host_instant(wasi, deadline);
+            let at = until.map_or(wake, |until| wake.min(until));
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+        };
+        match blocked {
+            // Input came (answers to its host calls): the next step reads it.
+            Blocked::Input { .. } if !wasi.stdin().is_empty() => {}
+            // Waiting for input with a timeout: let the time pass first.
+            Blocked::Input {
+                deadline: Some(deadline),
+            } if !wasi.stdin().is_closed() => sleep_until(wasi, deadline),
+            // Nothing more to read: end of input.
+            Blocked::Input { .. } if !wasi.stdin().is_closed() => {
+                wasi.stdin_mut().close();
+                self.eof_sent = true;
+            }
+            Blocked::Sleep { deadline } => sleep_until(wasi, deadline),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What every raw probe needs.
+struct Prober {
+    program: Program,
+    name: String,
+    limits: Limits,
+}
+
+impl Prober {
+    /// Runs a fresh instance with `input` on its stdin.
+    fn probe(&self, input: &str) -> Transcript {
+        let wasi = WasiCtx::builder()
+            .arg(&self.name)
+            .stdin(input.as_bytes())
+            .stdout_capacity(PIPE_CAPACITY)
+            .stderr_capacity(PIPE_CAPACITY)
+            .build();
+        let guest_limits = GuestLimits::default()
+            .with_memory(self.limits.memory())
+            .with_fuel(self.limits.fuel())
+            .with_fuel_slice(self.limits.fuel_slice());
+        let mut guest = Guest::new(&self.program, wasi, guest_limits);
+        let deadline = self
+            .limits
+            .timeout()
+            .and_then(|t| Instant::now().checked_add(t));
+        let mut harness = Harness {
+            partial: Vec::new(),
+            max_line: self.limits.max_line(),
+            lines: Vec::new(),
+            eof_sent: false,
+            host_calls: 0,
+        };
+        let ending = match wasplug_wasi::run(&mut guest, deadline, &mut harness) {
+            Err(TooLong(limit)) => Ending::LineTooLong(limit),
+            Ok(Outcome::Timeout) => Ending::Timeout,
+            Ok(Outcome::End(end)) => match end {
+                End::Exit(status) => Ending::Exit(status),
+                End::Signal(signal) => Ending::Signal(signal),
+                End::Trap { message, .. } => Ending::Trap(message),
+                End::OutOfFuel { limit } => {
+                    Ending::Limit(format!("used its fuel budget of {limit} units"))
+                }
+                End::MemoryLimit { limit } => Ending::Limit(format!(
+                    "needed more than its memory limit of {} MiB",
+                    limit >> 20
+                )),
+                End::NoMemory => Ending::Trap("it exports no memory named `memory`".to_owned()),
+                other => Ending::Trap(format!("{other:?}")),
+            },
+        };
+        Transcript {
+            lines: harness.lines,
+            ending,
+            eof_sent: harness.eof_sent,
+            host_calls: harness.host_calls,
+        }
+    }
+}
+
+/// A request line.
+fn request(id: &Value, method: &str, params: Option<&Value>) -> String {
+    let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method});
+    if let (Some(params), Some(object)) = (params, message.as_object_mut()) {
+        object.insert("params".to_owned(), params.clone());
+    }
+    format!("{message}\n")
+}
+
+/// Checks that `transcript` holds exactly one answer to `id`, an error with
+/// `code` (any of `codes`), and says what it saw.
+fn expect_error(transcript: &Transcript, id: &Value, codes: &[i64]) -> Result<String, String> {
+    let answers = transcript.answers_to(id);
+    let [answer] = answers.as_slice() else {
+        return Err(format!(
+            "{} answer(s) with id {id}: {}",
+            answers.len(),
+            transcript.describe()
+        ));
+    };
+    let code = answer
+        .value
+        .as_ref()
+        .ok()
+        .and_then(|v| v.get("error"))
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_i64);
+    match code {
+        Some(code) if codes.contains(&code) => Ok(format!("error {code}, id {id} echoed")),
+        _ => Err(format!(
+            "expected error {}; got {}",
+            codes
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(" or "),
+            quote(&answer.text)
+        )),
+    }
+}
+
+fn verdict(result: Result<String, String>) -> Checked {
+    match result {
+        Ok(saw) => Checked::Pass(saw),
+        Err(saw) => Checked::Fail(saw),
+    }
+}
+
+/// `wasplug check`.
+pub(crate) fn check(args: &CheckArgs, level: LogLevel) -> anyhow::Result<ExitCode> {
+    let limits = Limits::default()
+        .with_timeout(args.timeout.0)
+        .with_fuel(args.fuel.0)
+        .with_memory(args.max_memory.0.map(|mib| mib.saturating_mul(1 << 20)));
+    let calls = args
+        .calls
+        .iter()
+        .map(|call| parse_call(call))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut report = Report::default();
+    let path = args.plugin.display().to_string();
+
+    // P-16: the manifest and the protocol version, read by the host kit.
+    let stderr = crate::term::Stderr::default();
+    let loaded = Plugin::from_file(&args.plugin)
+        .limits(limits.clone())
+        .host_methods(call::host_methods(&stderr, level))
+        .grants(Grants::methods(host::BUILTIN))
+        .logger(call::logger(&stderr, level))
+        .build();
+    let plugin = match loaded {
+        Ok(plugin) => {
+            let source = plugin.manifest_source();
+            let saw = format!(
+                "manifest from {} ({}), protocol {}",
+                source.kind(),
+                match source {
+                    wasplug_hdk::ManifestSource::Sidecar(file) => file.display().to_string(),
+                    wasplug_hdk::ManifestSource::Legacy => "`wasplug_protocol` section".into(),
+                    wasplug_hdk::ManifestSource::None => "none recorded: made up".into(),
+                    _ => "`wasplug_manifest` section".into(),
+                },
+                plugin
+                    .protocol_version()
+                    .map_or("not declared".to_owned(), |v| v.to_string())
+            );
+            report.add("P-16", "manifest and protocol version", Checked::Pass(saw));
+            plugin
+        }
+        Err(error) => {
+            report.add(
+                "P-16",
+                "manifest and protocol version",
+                Checked::Fail(format!("the host cannot load it: {error}")),
+            );
+            return finish(&mut report, args.json);
+        }
+    };
+    let engine = wasplug_hdk::Engine::new().wasmi().clone();
+    let bytes = std::fs::read(&args.plugin).with_context(|| format!("cannot read {path}"))?;
+    let program = Program::new(&engine, &bytes).map_err(|e| anyhow!("cannot load {path}: {e}"))?;
+    let prober = Prober {
+        program,
+        name: plugin.name().to_owned(),
+        limits,
+    };
+    let mut transcripts: Vec<(&'static str, Transcript)> = Vec::new();
+
+    // P-10: rpc.discover through the host kit, as every host asks.
+    let discovered = futures::executor::block_on(plugin.call_raw(DISCOVER_METHOD, None));
+    let discover = match discovered {
+        Err(error) => {
+            report.add(
+                "P-10",
+                "rpc.discover answered and well-formed",
+                Checked::Fail(format!("the call failed: {error}")),
+            );
+            None
+        }
+        Ok(raw) => match serde_json::from_str::<Discover>(raw.get()) {
+            Err(error) => {
+                report.add(
+                    "P-10",
+                    "rpc.discover answered and well-formed",
+                    Checked::Fail(format!(
+                        "not a discover document ({error}): {}",
+                        quote(raw.get())
+                    )),
+                );
+                None
+            }
+            Ok(document) if document.info.protocol != PROTOCOL_VERSION => {
+                report.add(
+                    "P-10",
+                    "rpc.discover answered and well-formed",
+                    Checked::Fail(format!(
+                        "info.x-wasplug-protocol is {}, not {PROTOCOL_VERSION}",
+                        document.info.protocol
+                    )),
+                );
+                None
+            }
+            Ok(document) => {
+                report.add(
+                    "P-10",
+                    "rpc.discover answered and well-formed",
+                    Checked::Pass(format!(
+                        "{} {}, {} method(s)",
+                        document.info.title,
+                        document.info.version,
+                        document.methods.len()
+                    )),
+                );
+                Some(document)
+            }
+        },
+    };
+
+    // P-6: an unknown method.
+    let id = json!(7);
+    let t = prober.probe(&request(&id, NO_SUCH_METHOD, None));
+    report.add(
+        "P-6",
+        "unknown method answers -32601",
+        verdict(expect_error(&t, &id, &[-32601])),
+    );
+    transcripts.push(("unknown method", t));
+
+    // P-4: ids echoed with their type, a number and a string.
+    for (check, id) in [
+        ("numeric id echoed exactly", json!(NUMERIC_ID)),
+        ("string id echoed exactly", json!(STRING_ID)),
+    ] {
+        let t = prober.probe(&request(&id, DISCOVER_METHOD, None));
+        let answers = t.answers_to(&id);
+        let outcome = if answers.len() == 1 {
+            Checked::Pass(format!("request id {id}, answer id {id}"))
+        } else {
+            Checked::Fail(format!(
+                "request id {id}: {} answer(s) with that id; {}",
+                answers.len(),
+                t.describe()
+            ))
+        };
+        report.add("P-4", check, outcome);
+        transcripts.push((check, t));
+    }
+
+    // P-5: notifications (a known method and an unknown one), then a request.
+    let id = json!("after-notifications");
+    let input = format!(
+        "{}\n{}\n{}",
+        json!({"jsonrpc": "2.0", "method": DISCOVER_METHOD}),
+        json!({"jsonrpc": "2.0", "method": "wasplug.check/notice", "params": {"n": 1}}),
+        request(&id, DISCOVER_METHOD, None)
+    );
+    let t = prober.probe(&input);
+    let others: Vec<String> = t
+        .responses()
+        .filter(|(got, _)| !same_id(got, &id))
+        .map(|(_, line)| quote(&line.text))
+        .collect();
+    let outcome = if !others.is_empty() {
+        Checked::Fail(format!("answered a notification: {}", others.join(", ")))
+    } else if t.answers_to(&id).len() != 1 {
+        Checked::Fail(format!(
+            "after two notifications, request {id} was not answered once: {}",
+            t.describe()
+        ))
+    } else {
+        Checked::Pass("two notifications unanswered; the request after them answered".into())
+    };
+    report.add("P-5", "notifications get no answer", outcome);
+    transcripts.push(("notifications", t));
+
+    // P-8: a line that is not JSON, then a request.
+    let after = json!(2);
+    let input = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\n{}",
+        request(&after, DISCOVER_METHOD, None)
+    );
+    let t = prober.probe(&input);
+    let outcome = expect_error(&t, &Value::Null, &[-32700]).and_then(|saw| {
+        if t.answers_to(&after).len() == 1 {
+            Ok(format!("{saw}; the next request answered"))
+        } else {
+            Err(format!(
+                "{saw}, but the next request (id {after}) was not answered: {}",
+                t.describe()
+            ))
+        }
+    });
+    report.add(
+        "P-8",
+        "a line that is not JSON answers -32700",
+        verdict(outcome),
+    );
+    transcripts.push(("not JSON", t));
+
+    // P-9: JSON that is not a request (no method), a batch, then a request.
+    let bad = json!(3);
+    let after = json!(5);
+    let input = format!(
+        "{}\n{}\n{}",
+        json!({"jsonrpc": "2.0", "id": 3, "params": []}),
+        json!([{"jsonrpc": "2.0", "id": 4, "method": DISCOVER_METHOD}]),
+        request(&after, DISCOVER_METHOD, None)
+    );
+    let t = prober.probe(&input);
+    let null_errors = t
+        .responses()
+        .filter(|(id, line)| {
+            id.is_null()
+                && line
+                    .value
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v.pointer("/error/code"))
+                    .and_then(Value::as_i64)
+                    == Some(-32600)
+        })
+        .count();
+    // The request without `method` is answered with its id, or with null
+    // when the plugin cannot tell it; the batch with null.
+    let (invalid, batch_needs) = match expect_error(&t, &bad, &[-32600]) {
+        Ok(saw) => (Ok(saw), 1),
+        Err(_) if null_errors >= 2 => (Ok("error -32600, id null".to_owned()), 2),
+        Err(saw) => (Err(saw), 1),
+    };
+    let batch_answered = t
+        .lines
+        .iter()
+        .find(|line| matches!(line.value, Ok(Value::Array(_))));
+    let outcome = match invalid {
+        Err(saw) => Err(format!("a request without `method` (id {bad}): {saw}")),
+        Ok(_) if batch_answered.is_some() => Err(format!(
+            "answered a batch with a batch: {}",
+            quote(&batch_answered.map(|l| l.text.clone()).unwrap_or_default())
+        )),
+        Ok(_) if null_errors < batch_needs => Err(format!(
+            "a batch got no -32600 error with id null: {}",
+            t.describe()
+        )),
+        Ok(_) if t.answers_to(&after).len() != 1 => Err(format!(
+            "the request after them (id {after}) was not answered once: {}",
+            t.describe()
+        )),
+        Ok(saw) => Ok(format!(
+            "no method: {saw}; batch: -32600 with id null; the next request answered"
+        )),
+    };
+    report.add(
+        "P-9",
+        "an invalid request or a batch answers -32600",
+        verdict(outcome),
+    );
+    transcripts.push(("invalid request", t));
+
+    // P-7: invalid params to a documented method.
+    match discover.as_ref().and_then(wrong_params) {
+        None => report.add(
+            "P-7",
+            "invalid params answer -32602",
+            Checked::NotApplicable(if discover.is_some() {
+                "no documented method takes a typed param".into()
+            } else {
+                "no discover document to choose a method from".into()
+            }),
+        ),
+        Some((method, params)) => {
+            let id = json!(11);
+            let t = prober.probe(&request(&id, &method, Some(&params)));
+            let outcome = expect_error(&t, &id, &[-32602])
+                .map(|saw| format!("{method} with {params}: {saw}"))
+                .map_err(|saw| format!("{method} with {params}: {saw}"));
+            report.add("P-7", "invalid params answer -32602", verdict(outcome));
+            transcripts.push(("invalid params", t));
+        }
+    }
+
+    // The methods asked for with --call.
+    for (index, (method, params)) in calls.iter().enumerate() {
+        let id = json!(100 + index);
+        let t = prober.probe(&request(&id, method, params.as_ref()));
+        transcripts.push(("--call", t));
+    }
+
+    aggregate(&mut report, &transcripts);
+    finish(&mut report, args.json)
+}
+
+/// The checks every probe feeds: P-1/P-2, P-3, P-11, P-12, P-13, P-15.
+fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
+    // P-1 and P-2: every line one JSON-RPC 2.0 object.
+    let bad = transcripts.iter().find_map(|(probe, t)| {
+        t.lines.iter().find_map(|line| {
+            let why = match &line.value {
+                Err(why) => why.clone(),
+                Ok(Value::Array(_)) => "a batch (JSON array)".to_owned(),
+                Ok(Value::Object(message)) => shape_error(message)?,
+                Ok(_) => "not a JSON object".to_owned(),
+            };
+            Some(format!("{probe}: {why}: {}", quote(&line.text)))
+        })
+    });
+    report.add(
+        "P-1",
+        "every stdout line is one JSON-RPC 2.0 message",
+        match bad {
+            Some(saw) => Checked::Fail(saw),
+            None => Checked::Pass(format!(
+                "{} line(s) in {} probe(s)",
+                transcripts
+                    .iter()
+                    .map(|(_, t)| t.lines.len())
+                    .sum::<usize>(),
+                transcripts.len()
+            )),
+        },
+    );
+
+    // P-3: every request answered (the per-probe lines say which).
+    let unanswered = transcripts
+        .iter()
+        .find(|(_, t)| t.responses().next().is_none());
+    report.add(
+        "P-3",
+        "every request answered",
+        match unanswered {
+            Some((probe, t)) => Checked::Fail(format!("{probe}: {}", t.describe())),
+            None => Checked::Pass(format!("{} probe(s) answered", transcripts.len())),
+        },
+    );
+
+    // P-11: answers written as soon as ready, not at end of input.
+    let late = transcripts.iter().find_map(|(probe, t)| {
+        t.responses()
+            .find(|(_, line)| line.after_eof)
+            .map(|(_, line)| {
+                format!(
+                    "{probe}: {} came only after stdin was closed",
+                    quote(&line.text)
+                )
+            })
+    });
+    report.add(
+        "P-11",
+        "answers do not wait for end of input",
+        match late {
+            Some(saw) => Checked::Fail(saw),
+            None => Checked::Pass("every answer came while stdin was open".into()),
+        },
+    );
+
+    // P-12: a clean exit at end of input.
+    let unclean = transcripts.iter().find(|(_, t)| match t.ending {
+        Ending::Exit(0) | Ending::Limit(_) | Ending::LineTooLong(_) => false,
+        Ending::Timeout => t.eof_sent,
+        _ => true,
+    });
+    report.add(
+        "P-12",
+        "ends cleanly at end of input",
+        match unclean {
+            Some((probe, t)) => Checked::Fail(format!(
+                "{probe}: the plugin {}{}",
+                t.ending,
+                if t.eof_sent {
+                    " after its stdin was closed"
+                } else {
+                    ""
+                }
+            )),
+            None => Checked::Pass("exit status 0 in every probe".into()),
+        },
+    );
+
+    // P-13: host calls answered, then the request answered.
+    let with_calls: Vec<&(&str, Transcript)> = transcripts
+        .iter()
+        .filter(|(_, t)| t.host_calls > 0)
+        .collect();
+    let outcome = if with_calls.is_empty() {
+        Checked::NotApplicable(
+            "no probe made a host call (--call METHOD=PARAMS checks one that does)".into(),
+        )
+    } else if let Some((probe, t)) = with_calls
+        .iter()
+        .find(|(_, t)| !t.responses().any(|(id, _)| !id.is_null()))
+    {
+        Checked::Fail(format!(
+            "{probe}: {} host call(s) answered, then {}",
+            t.host_calls,
+            t.describe()
+        ))
+    } else {
+        Checked::Pass(format!(
+            "{} host call(s) answered, then the request answered",
+            with_calls.iter().map(|(_, t)| t.host_calls).sum::<u64>()
+        ))
+    };
+    report.add("P-13", "answers after its host calls", outcome);
+
+    // P-15: within the limits.
+    let broke = transcripts.iter().find(|(_, t)| {
+        matches!(
+            t.ending,
+            Ending::Limit(_) | Ending::Timeout | Ending::LineTooLong(_)
+        )
+    });
+    report.add(
+        "P-15",
+        "stays within the call limits",
+        match broke {
+            Some((probe, t)) => Checked::Fail(format!("{probe}: the plugin {}", t.ending)),
+            None => Checked::Pass("fuel, memory, time and line length within the limits".into()),
+        },
+    );
+}
+
+/// What is wrong with a message's shape, if anything (P-2).
+fn shape_error(message: &serde_json::Map<String, Value>) -> Option<String> {
+    if message.get("jsonrpc") != Some(&json!("2.0")) {
+        return Some("no `\"jsonrpc\": \"2.0\"`".into());
+    }
+    let id_ok = |id: &Value| id.is_string() || id.as_u64().is_some() || id.is_null();
+    match (message.get("method"), message.get("id")) {
+        (Some(Value::String(_)), id) => {
+            if id.is_some_and(|id| id.is_null() || !id_ok(id)) {
+                return Some("a request id must be a string or a non-negative integer".into());
+            }
+            match message.get("params") {
+                None | Some(Value::Array(_) | Value::Object(_)) => None,
+                Some(_) => Some("params must be an array or an object".into()),
+            }
+        }
+        (Some(_), _) => Some("`method` must be a string".into()),
+        (None, None) => Some("neither a request, a notification nor a response".into()),
+        (None, Some(id)) if !id_ok(id) => {
+            Some("an id must be a string or a non-negative integer".into())
+        }
+        (None, Some(_)) => match (message.get("result"), message.get("error")) {
+            (Some(_), None) => None,
+            (None, Some(Value::Object(error))) => {
+                let code = error.get("code").and_then(Value::as_i64).is_some();
+                let text = error.get("message").is_some_and(Value::is_string);
+                (!(code && text))
+                    .then(|| "an error needs an integer `code` and a string `message`".into())
+            }
+            _ => Some("a response holds exactly one of `result` and `error`".into()),
+        },
+    }
+}
+
+/// A documented method and params of the wrong type for it: a required
+/// param whose schema names a type is given a value of another type.
+fn wrong_params(document: &Discover) -> Option<(String, Value)> {
+    use wasplug_protocol::ParamStructure;
+    document.methods.iter().find_map(|method| {
+        let structure = method.param_structure?;
+        let index = method
+            .params
+            .iter()
+            .position(|p| p.required && p.schema.get("type").and_then(Value::as_str).is_some())?;
+        let wrong = |schema: &Value| match schema.get("type").and_then(Value::as_str) {
+            Some("string") => json!({"wasplug-check": "not a string"}),
+            _ => json!("wasplug-check: not the right type"),
+        };
+        let params = match structure {
+            ParamStructure::ByName => {
+                let mut object = serde_json::Map::new();
+                for (i, param) in method.params.iter().enumerate() {
+                    if param.required || i == index {
+                        object.insert(param.name.clone(), wrong(&param.schema));
+                    }
+                }
+                Value::Object(object)
+            }
+            _ => Value::Array(
+                method
+                    .params
+                    .iter()
+                    .take(index.saturating_add(1))
+                    .map(|param| wrong(&param.schema))
+                    .collect(),
+            ),
+        };
+        Some((method.name.clone(), params))
+    })
+}
+
+/// A `--call METHOD[=PARAMS]` value.
+fn parse_call(text: &str) -> anyhow::Result<(String, Option<Value>)> {
+    match text.split_once('=') {
+        None => Ok((text.to_owned(), None)),
+        Some((method, params)) => {
+            let params: Value = serde_json::from_str(params)
+                .with_context(|| format!("--call {text}: PARAMS is not JSON"))?;
+            match params {
+                Value::Array(_) | Value::Object(_) => Ok((method.to_owned(), Some(params))),
+                Value::Null => Ok((method.to_owned(), None)),
+                other => Ok((method.to_owned(), Some(Value::Array(vec![other])))),
+            }
+        }
+    }
+}
+
+/// Prints the report; the exit status says whether it passed.
+fn finish(report: &mut Report, json: bool) -> anyhow::Result<ExitCode> {
+    // In the order of the requirements (stable: the probes' order within one).
+    report.rows.sort_by_key(|row| {
+        row.requirement
+            .trim_start_matches("P-")
+            .parse::<u32>()
+            .unwrap_or(u32::MAX)
+    });
+    if json {
+        println!("{}", serde_json::to_string(&report.rows)?);
+    } else {
+        for row in &report.rows {
+            println!(
+                "{:<4}  {:<5} {}: {}",
+                row.status.label(),
+                row.requirement,
+                row.check,
+                row.saw
+            );
+        }
+        let failed = report
+            .rows
+            .iter()
+            .filter(|row| row.status == Status::Fail)
+            .count();
+        if failed == 0 {
+            println!("conforms to wasplug protocol {PROTOCOL_VERSION} (docs/PROTOCOL.md)");
+        } else {
+            println!("{failed} requirement(s) failed (docs/PROTOCOL.md)");
+        }
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
