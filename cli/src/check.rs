@@ -171,6 +171,8 @@ struct Transcript {
     /// Whether the checker closed stdin (the plugin waited with nothing to read).
     eof_sent: bool,
     host_calls: u64,
+    /// Output after the last `\n`, never ended.
+    unterminated: Option<String>,
 }
 
 impl Transcript {
@@ -373,7 +375,10 @@ impl Prober {
                 other => Ending::Trap(format!("{other:?}")),
             },
         };
+        let unterminated = (!harness.partial.is_empty())
+            .then(|| String::from_utf8_lossy(&harness.partial).into_owned());
         Transcript {
+            unterminated,
             lines: harness.lines,
             ending,
             eof_sent: harness.eof_sent,
@@ -410,6 +415,7 @@ fn expect_error(transcript: &Transcript, id: &Value, codes: &[i64]) -> Result<St
         .and_then(|e| e.get("code"))
         .and_then(Value::as_i64);
     match code {
+        Some(code) if codes.contains(&code) && id.is_null() => Ok(format!("error {code}, id null")),
         Some(code) if codes.contains(&code) => Ok(format!("error {code}, id {id} echoed")),
         _ => Err(format!(
             "expected error {}; got {}",
@@ -680,6 +686,31 @@ pub(crate) fn check(args: &CheckArgs, level: LogLevel) -> anyhow::Result<ExitCod
     );
     transcripts.push(("invalid request", t));
 
+    // P-17: several requests on one instance, answered in any order.
+    let first = json!(21);
+    let second = json!("22");
+    let input = format!(
+        "{}{}",
+        request(&first, NO_SUCH_METHOD, None),
+        request(&second, DISCOVER_METHOD, None)
+    );
+    let t = prober.probe(&input);
+    let outcome = match (t.answers_to(&first).len(), t.answers_to(&second).len()) {
+        (1, 1) => Ok(format!(
+            "requests {first} and {second} on one instance, both answered"
+        )),
+        (a, b) => Err(format!(
+            "requests {first} and {second} on one instance: {a} and {b} answer(s); {}",
+            t.describe()
+        )),
+    };
+    report.add(
+        "P-17",
+        "serves every request until end of input",
+        verdict(outcome),
+    );
+    transcripts.push(("two requests", t));
+
     // P-7: invalid params to a documented method.
     match discover.as_ref().and_then(wrong_params) {
         None => report.add(
@@ -713,10 +744,17 @@ pub(crate) fn check(args: &CheckArgs, level: LogLevel) -> anyhow::Result<ExitCod
     finish(&mut report, args.json)
 }
 
-/// The checks every probe feeds: P-1/P-2, P-3, P-11, P-12, P-13, P-15.
+/// The checks every probe feeds: P-1 (with P-2 and P-3), P-11, P-12, P-13,
+/// P-14, P-18.
 fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
     // P-1 and P-2: every line one JSON-RPC 2.0 object.
     let bad = transcripts.iter().find_map(|(probe, t)| {
+        if let Some(text) = &t.unterminated {
+            return Some(format!(
+                "{probe}: output not ended by a newline: {}",
+                quote(text)
+            ));
+        }
         t.lines.iter().find_map(|line| {
             let why = match &line.value {
                 Err(why) => why.clone(),
@@ -729,7 +767,7 @@ fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
     });
     report.add(
         "P-1",
-        "every stdout line is one JSON-RPC 2.0 message",
+        "every stdout line is one JSON-RPC 2.0 message (P-2, P-3)",
         match bad {
             Some(saw) => Checked::Fail(saw),
             None => Checked::Pass(format!(
@@ -743,15 +781,29 @@ fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
         },
     );
 
-    // P-3: every request answered (the per-probe lines say which).
+    // P-12: every request answered (the per-probe lines say which).
     let unanswered = transcripts
         .iter()
-        .find(|(_, t)| t.responses().next().is_none());
+        .find(|(_, t)| t.responses().next().is_none())
+        .map(|(probe, t)| format!("{probe}: {}", t.describe()));
+    let twice = transcripts.iter().find_map(|(probe, t)| {
+        let ids: Vec<&Value> = t
+            .responses()
+            .map(|(id, _)| id)
+            .filter(|id| !id.is_null())
+            .collect();
+        ids.iter().enumerate().find_map(|(i, id)| {
+            ids.iter()
+                .skip(i.saturating_add(1))
+                .any(|other| same_id(id, other))
+                .then(|| format!("{probe}: id {id} answered more than once: {}", t.describe()))
+        })
+    });
     report.add(
-        "P-3",
-        "every request answered",
-        match unanswered {
-            Some((probe, t)) => Checked::Fail(format!("{probe}: {}", t.describe())),
+        "P-12",
+        "every request answered exactly once",
+        match unanswered.or(twice) {
+            Some(saw) => Checked::Fail(saw),
             None => Checked::Pass(format!("{} probe(s) answered", transcripts.len())),
         },
     );
@@ -776,14 +828,14 @@ fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
         },
     );
 
-    // P-12: a clean exit at end of input.
+    // P-13: a clean exit at end of input.
     let unclean = transcripts.iter().find(|(_, t)| match t.ending {
         Ending::Exit(0) | Ending::Limit(_) | Ending::LineTooLong(_) => false,
         Ending::Timeout => t.eof_sent,
         _ => true,
     });
     report.add(
-        "P-12",
+        "P-13",
         "ends cleanly at end of input",
         match unclean {
             Some((probe, t)) => Checked::Fail(format!(
@@ -799,7 +851,7 @@ fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
         },
     );
 
-    // P-13: host calls answered, then the request answered.
+    // P-14: host calls answered, then the request answered.
     let with_calls: Vec<&(&str, Transcript)> = transcripts
         .iter()
         .filter(|(_, t)| t.host_calls > 0)
@@ -823,9 +875,9 @@ fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
             with_calls.iter().map(|(_, t)| t.host_calls).sum::<u64>()
         ))
     };
-    report.add("P-13", "answers after its host calls", outcome);
+    report.add("P-14", "answers after its host calls", outcome);
 
-    // P-15: within the limits.
+    // P-18: within the limits.
     let broke = transcripts.iter().find(|(_, t)| {
         matches!(
             t.ending,
@@ -833,7 +885,7 @@ fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
         )
     });
     report.add(
-        "P-15",
+        "P-18",
         "stays within the call limits",
         match broke {
             Some((probe, t)) => Checked::Fail(format!("{probe}: the plugin {}", t.ending)),
