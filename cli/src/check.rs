@@ -47,8 +47,8 @@ pub(crate) struct CheckArgs {
     /// Also call METHOD with PARAMS (JSON; none when left out), to check a
     /// method that calls the host (repeatable). Example: --call
     /// many_echo='[2]'.
-    #[arg(long = "call", value_name = "METHOD[=PARAMS]")]
-    calls: Vec<String>,
+    #[arg(long = "call", value_name = "METHOD[=PARAMS]", value_parser = parse_call)]
+    calls: Vec<(String, Option<Value>)>,
     /// Print the results as one JSON array instead of lines.
     #[arg(long)]
     json: bool,
@@ -442,11 +442,6 @@ pub(crate) fn check(args: &CheckArgs, level: LogLevel) -> anyhow::Result<ExitCod
         .with_timeout(args.timeout.0)
         .with_fuel(args.fuel.0)
         .with_memory(args.max_memory.0.map(|mib| mib.saturating_mul(1 << 20)));
-    let calls = args
-        .calls
-        .iter()
-        .map(|call| parse_call(call))
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut report = Report::default();
     let path = args.plugin.display().to_string();
 
@@ -734,7 +729,7 @@ pub(crate) fn check(args: &CheckArgs, level: LogLevel) -> anyhow::Result<ExitCod
     }
 
     // The methods asked for with --call.
-    for (index, (method, params)) in calls.iter().enumerate() {
+    for (index, (method, params)) in args.calls.iter().enumerate() {
         let id = json!(100 + index);
         let t = prober.probe(&request(&id, method, params.as_ref()));
         transcripts.push(("--call", t));
@@ -966,12 +961,12 @@ fn wrong_params(document: &Discover) -> Option<(String, Value)> {
 }
 
 /// A `--call METHOD[=PARAMS]` value.
-fn parse_call(text: &str) -> anyhow::Result<(String, Option<Value>)> {
+fn parse_call(text: &str) -> Result<(String, Option<Value>), String> {
     match text.split_once('=') {
         None => Ok((text.to_owned(), None)),
         Some((method, params)) => {
-            let params: Value = serde_json::from_str(params)
-                .with_context(|| format!("--call {text}: PARAMS is not JSON"))?;
+            let params: Value =
+                serde_json::from_str(params).map_err(|e| format!("PARAMS is not JSON ({e})"))?;
             match params {
                 Value::Array(_) | Value::Object(_) => Ok((method.to_owned(), Some(params))),
                 Value::Null => Ok((method.to_owned(), None)),

@@ -4,6 +4,7 @@
 mod cli {
     mod call;
     mod call_host;
+    mod check;
     mod demo;
     mod inspect;
     mod methods;
