@@ -173,6 +173,8 @@ struct Transcript {
     host_calls: u64,
     /// Output after the last `\n`, never ended.
     unterminated: Option<String>,
+    /// The ids of the requests the checker sent.
+    sent: Vec<Value>,
 }
 
 impl Transcript {
@@ -235,11 +237,22 @@ struct Harness {
     lines: Vec<Line>,
     eof_sent: bool,
     host_calls: u64,
+    /// Bytes ever pushed to the plugin's stdin.
+    pushed: usize,
+    /// Where each answer to a host call ends in what was pushed, while the
+    /// plugin has not read it: the host calls in flight.
+    in_flight: std::collections::VecDeque<usize>,
+    max_host_calls: usize,
 }
 
-/// A line longer than the limit: the probe stops.
+/// Why the checker stopped a probe.
 #[derive(Debug)]
-struct TooLong(usize);
+enum Stopped {
+    /// A line longer than the limit.
+    TooLong(usize),
+    /// More host calls in flight than the limit.
+    HostCalls(usize),
+}
 
 impl Harness {
     fn take_line(&mut self, wasi: &mut WasiCtx, bytes: &[u8]) {
@@ -261,7 +274,10 @@ impl Harness {
             };
             let stdin = wasi.stdin_mut();
             if !stdin.is_closed() {
-                stdin.push(format!("{answer}\n").as_bytes());
+                let line = format!("{answer}\n");
+                stdin.push(line.as_bytes());
+                self.pushed = self.pushed.saturating_add(line.len());
+                self.in_flight.push_back(self.pushed);
             }
         }
         self.lines.push(Line {
@@ -273,11 +289,16 @@ impl Harness {
 }
 
 impl Embedder for Harness {
-    type Error = TooLong;
+    type Error = Stopped;
 
-    fn drain(&mut self, wasi: &mut WasiCtx) -> Result<(), TooLong> {
+    fn drain(&mut self, wasi: &mut WasiCtx) -> Result<(), Stopped> {
         // The plugin's log: not looked at.
         drop(wasi.stderr_mut().take());
+        // Answers the plugin has read are no longer in flight.
+        let read = self.pushed.saturating_sub(wasi.stdin().len());
+        while self.in_flight.front().is_some_and(|end| *end <= read) {
+            self.in_flight.pop_front();
+        }
         let bytes = wasi.stdout_mut().take();
         for chunk in bytes.split_inclusive(|b| *b == b'\n') {
             match chunk.split_last() {
@@ -289,7 +310,10 @@ impl Embedder for Harness {
                 _ => self.partial.extend_from_slice(chunk),
             }
             if self.partial.len() > self.max_line {
-                return Err(TooLong(self.max_line));
+                return Err(Stopped::TooLong(self.max_line));
+            }
+            if self.in_flight.len() > self.max_host_calls {
+                return Err(Stopped::HostCalls(self.max_host_calls));
             }
         }
         Ok(())
@@ -300,7 +324,7 @@ impl Embedder for Harness {
         wasi: &mut WasiCtx,
         blocked: Blocked,
         until: Option<Instant>,
-    ) -> Result<(), TooLong> {
+    ) -> Result<(), Stopped> {
         let sleep_until = |wasi: &mut WasiCtx, deadline: u64| {
             let wake = wasplug_wasi::host_instant(wasi, deadline);
             let at = until.map_or(wake, |until| wake.min(until));
@@ -356,9 +380,15 @@ impl Prober {
             lines: Vec::new(),
             eof_sent: false,
             host_calls: 0,
+            pushed: input.len(),
+            in_flight: std::collections::VecDeque::new(),
+            max_host_calls: self.limits.host_calls(),
         };
         let ending = match wasplug_wasi::run(&mut guest, deadline, &mut harness) {
-            Err(TooLong(limit)) => Ending::LineTooLong(limit),
+            Err(Stopped::TooLong(limit)) => Ending::LineTooLong(limit),
+            Err(Stopped::HostCalls(limit)) => Ending::Limit(format!(
+                "had more than {limit} host calls in flight (sent, their answers not read)"
+            )),
             Ok(Outcome::Timeout) => Ending::Timeout,
             Ok(Outcome::End(end)) => match end {
                 End::Exit(status) => Ending::Exit(status),
@@ -377,7 +407,16 @@ impl Prober {
         };
         let unterminated = (!harness.partial.is_empty())
             .then(|| String::from_utf8_lossy(&harness.partial).into_owned());
+        let sent = input
+            .lines()
+            .filter_map(|line| {
+                let message: Value = serde_json::from_str(line).ok()?;
+                message.get("method")?;
+                message.get("id").cloned()
+            })
+            .collect();
         Transcript {
+            sent,
             unterminated,
             lines: harness.lines,
             ending,
@@ -732,6 +771,16 @@ pub(crate) fn check(args: &CheckArgs, level: LogLevel) -> anyhow::Result<ExitCod
     for (index, (method, params)) in args.calls.iter().enumerate() {
         let id = json!(100 + index);
         let t = prober.probe(&request(&id, method, params.as_ref()));
+        let answers = t.answers_to(&id);
+        let outcome = match answers.as_slice() {
+            [answer] => Ok(format!("{method}: {}", quote(&answer.text))),
+            _ => Err(format!(
+                "{method} (id {id}): {} answer(s) with that id; {}",
+                answers.len(),
+                t.describe()
+            )),
+        };
+        report.add("P-12", "a --call method answered once", verdict(outcome));
         transcripts.push(("--call", t));
     }
 
@@ -794,10 +843,20 @@ fn aggregate(report: &mut Report, transcripts: &[(&'static str, Transcript)]) {
                 .then(|| format!("{probe}: id {id} answered more than once: {}", t.describe()))
         })
     });
+    let stray = transcripts.iter().find_map(|(probe, t)| {
+        t.responses()
+            .find(|(id, _)| !id.is_null() && !t.sent.iter().any(|sent| same_id(id, sent)))
+            .map(|(id, line)| {
+                format!(
+                    "{probe}: answered id {id}, which was never sent: {}",
+                    quote(&line.text)
+                )
+            })
+    });
     report.add(
         "P-12",
-        "every request answered exactly once",
-        match unanswered.or(twice) {
+        "every request answered exactly once, and nothing else",
+        match unanswered.or(twice).or(stray) {
             Some(saw) => Checked::Fail(saw),
             None => Checked::Pass(format!("{} probe(s) answered", transcripts.len())),
         },

@@ -115,6 +115,9 @@ fn a_wrong_id_fails_p4_and_p6() {
         .stdout(predicate::str::contains("FAIL  P-6 "))
         .stdout(predicate::str::contains(r#""id":999"#))
         .stdout(predicate::str::contains("FAIL  P-10"))
+        .stdout(predicate::str::contains(
+            "answered id 999, which was never sent",
+        ))
         .stdout(predicate::str::contains("requirement(s) failed"));
 }
 
@@ -147,7 +150,7 @@ fn a_plugin_that_never_answers_fails_p12() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "FAIL  P-12  every request answered exactly once",
+            "FAIL  P-12  every request answered exactly once, and nothing else",
         ))
         .stdout(predicate::str::contains(
             "no response; the plugin exited with status 0",
