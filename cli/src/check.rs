@@ -31,6 +31,8 @@ const NUMERIC_ID: u64 = 4_294_967_297;
 const STRING_ID: &str = "17 \"quoted\" \u{e9}";
 /// Most characters of a plugin's line quoted in a report.
 const QUOTE: usize = 120;
+/// Most lines a probe keeps from the plugin before it is stopped.
+const MAX_LINES: usize = 100_000;
 
 /// `wasplug check`.
 #[derive(Args, Debug)]
@@ -252,12 +254,41 @@ enum Stopped {
     TooLong(usize),
     /// More host calls in flight than the limit.
     HostCalls(usize),
+    /// More lines than a probe keeps.
+    Lines(usize),
+}
+
+/// A message with its params, result and error data cut down to their
+/// kind (an empty array, object or string): what the checks look at, in
+/// little memory.
+fn thin(mut value: Value) -> Value {
+    let kind = |value: &mut Value| match value {
+        Value::Array(items) => items.clear(),
+        Value::Object(members) => members.clear(),
+        Value::String(text) => text.clear(),
+        _ => {}
+    };
+    if let Value::Object(message) = &mut value {
+        for key in ["params", "result"] {
+            if let Some(member) = message.get_mut(key) {
+                kind(member);
+            }
+        }
+        if let Some(Value::Object(error)) = message.get_mut("error")
+            && let Some(data) = error.get_mut("data")
+        {
+            kind(data);
+        }
+    }
+    value
 }
 
 impl Harness {
     fn take_line(&mut self, wasi: &mut WasiCtx, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
-        let text = text.strip_suffix('\r').unwrap_or(&text).to_owned();
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        // Kept for quoting: a little more than a quote shows.
+        let text: String = text.chars().take(QUOTE.saturating_add(1)).collect();
         let value = std::str::from_utf8(bytes)
             .map_err(|e| format!("not UTF-8 ({e})"))
             .and_then(|s| serde_json::from_str::<Value>(s).map_err(|e| format!("not JSON ({e})")));
@@ -281,7 +312,7 @@ impl Harness {
             }
         }
         self.lines.push(Line {
-            value,
+            value: value.map(thin),
             text,
             after_eof: self.eof_sent,
         });
@@ -311,6 +342,9 @@ impl Embedder for Harness {
             }
             if self.partial.len() > self.max_line {
                 return Err(Stopped::TooLong(self.max_line));
+            }
+            if self.lines.len() > MAX_LINES {
+                return Err(Stopped::Lines(MAX_LINES));
             }
             if self.in_flight.len() > self.max_host_calls {
                 return Err(Stopped::HostCalls(self.max_host_calls));
@@ -386,6 +420,9 @@ impl Prober {
         };
         let ending = match wasplug_wasi::run(&mut guest, deadline, &mut harness) {
             Err(Stopped::TooLong(limit)) => Ending::LineTooLong(limit),
+            Err(Stopped::Lines(limit)) => {
+                Ending::Limit(format!("wrote more than {limit} lines for a few requests"))
+            }
             Err(Stopped::HostCalls(limit)) => Ending::Limit(format!(
                 "had more than {limit} host calls in flight (sent, their answers not read)"
             )),
