@@ -6,6 +6,7 @@ use futures::executor::block_on;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use wasplug_hdk::{ErrorKind, Grants, HostContext, HostMethods, ManifestSource, Plugin};
+use wasplug_tests::wasi::GuestRun;
 use wasplug_tests::{guests, optional_guest};
 
 /// The params of each `progress` notification the plugin sent.
@@ -132,4 +133,85 @@ fn a_go_kit_host_call_that_is_not_granted_fails_with_the_hosts_error() {
         matches!(error.kind(), ErrorKind::Plugin { code: -32010, .. }),
         "{error}"
     );
+}
+
+/// Runs the example on the raw protocol: `chunks` one at a time on stdin
+/// (each when it waits for input), then the end of input. Returns its
+/// stdout lines and exit status.
+fn raw_run(wasm: &str, chunks: &[&str]) -> (Vec<String>, i32) {
+    let out = GuestRun::new(wasm)
+        .stdin_chunks(chunks.iter().map(|c| c.as_bytes().to_vec()))
+        .run()
+        .unwrap();
+    let lines = out.stdout_text().lines().map(str::to_owned).collect();
+    (lines, out.status)
+}
+
+#[test]
+fn a_go_kit_host_call_waits_while_other_requests_are_answered() {
+    let Some(wasm) = optional_guest(guests::GO_KIT_EXAMPLE, "kits/go/example") else {
+        return;
+    };
+    let (lines, status) = raw_run(
+        wasm,
+        &[
+            "{\"jsonrpc\":\"2.0\",\"id\":\"c\",\"method\":\"call_echo\",\"params\":[5]}\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[\"from the host\"]}\n",
+        ],
+    );
+    assert_eq!(status, 0);
+    let messages: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let request = json!({"jsonrpc": "2.0", "method": "echo", "params": [5], "id": 1});
+    let pong = json!({"jsonrpc": "2.0", "id": 7, "result": "pong"});
+    let answer = json!({"jsonrpc": "2.0", "id": "c", "result": ["from the host"]});
+    // The ping is answered while call_echo waits for the host's answer.
+    assert_eq!(messages, [request, pong, answer], "{lines:?}");
+}
+
+#[test]
+fn the_go_kit_echoes_ids_verbatim_and_answers_what_it_cannot_read() {
+    let Some(wasm) = optional_guest(guests::GO_KIT_EXAMPLE, "kits/go/example") else {
+        return;
+    };
+    let (lines, status) = raw_run(
+        wasm,
+        &[
+            "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551617000,\"method\":\"ping\"}\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":\"\\u00e9\",\"method\":\"ping\"}\n",
+            "not json\n",
+            "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}\n",
+            "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":[1]}\n",
+            // A host call whose answer never comes: stdin ends first.
+            "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call_echo\",\"params\":[]}\n",
+        ],
+    );
+    assert_eq!(status, 0);
+    let codes: Vec<(String, Value)> = lines
+        .iter()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            (line.clone(), v["error"]["code"].clone())
+        })
+        .collect();
+    assert_eq!(codes.len(), 8, "{lines:?}"); // the notification got no answer
+    assert!(lines[0].contains(r#""id":18446744073709551617000,"result":"pong""#));
+    assert!(lines[1].contains(r#""id":"\u00e9","result":"pong""#));
+    let expected = [
+        (2, -32700),
+        (3, -32600),
+        (4, -32600),
+        (5, -32602),
+        (7, -32603),
+    ];
+    for (index, code) in expected {
+        assert_eq!(codes[index].1, code, "{lines:?}");
+    }
+    assert!(lines[6].contains(r#""method":"echo""#), "{lines:?}");
+    assert!(lines[7].contains("stdin ended"), "{lines:?}");
 }
