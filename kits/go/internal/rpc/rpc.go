@@ -105,7 +105,7 @@ func Run(name, version string) {
 	in := bufio.NewReaderSize(os.Stdin, 64<<10)
 	for {
 		line, err := in.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
 			receive(line, name, version)
 		}
 		if err == io.EOF {
@@ -129,23 +129,125 @@ func Run(name, version string) {
 // envelope is any message, each member as it was written (absent: nil;
 // null: "null").
 type envelope struct {
-	JSONRPC json.RawMessage `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Method  json.RawMessage `json:"method"`
-	Params  json.RawMessage `json:"params"`
-	Result  json.RawMessage `json:"result"`
-	Error   json.RawMessage `json:"error"`
+	JSONRPC, ID, Method, Params, Result, Error json.RawMessage
+}
+
+// errNotObject: the line is JSON, but not an object.
+var errNotObject = errors.New("not a JSON object")
+
+// parseEnvelope splits a line into its top-level members without decoding
+// them: by hand, since decoding into a struct with encoding/json builds its
+// reflection caches afresh in every instance, which costs more than the
+// rest of a ping. Member names match exactly (encoding/json would ignore
+// case). The line has no leading whitespace.
+func parseEnvelope(line []byte) (envelope, error) {
+	var env envelope
+	if !json.Valid(line) {
+		var v any
+		return env, json.Unmarshal(line, &v) // the *json.SyntaxError
+	}
+	if line[0] != '{' {
+		return env, errNotObject
+	}
+	i := skipSpace(line, 1)
+	for i < len(line) && line[i] == '"' {
+		keyEnd := skipValue(line, i)
+		key, _ := unquote(line[i:keyEnd])
+		start := skipSpace(line, skipSpace(line, keyEnd)+1) // past ':'
+		end := skipValue(line, start)
+		value := json.RawMessage(line[start:end])
+		switch key {
+		case "jsonrpc":
+			env.JSONRPC = value
+		case "id":
+			env.ID = value
+		case "method":
+			env.Method = value
+		case "params":
+			env.Params = value
+		case "result":
+			env.Result = value
+		case "error":
+			env.Error = value
+		}
+		i = skipSpace(line, end)
+		if i < len(line) && line[i] == ',' {
+			i = skipSpace(line, i+1)
+		}
+	}
+	return env, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the (valid) JSON value starting at i.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); {
+			switch b[j] {
+			case '"':
+				j = skipValue(b, j)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+			j++
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && bytes.IndexByte([]byte(",}] \t\r\n"), b[j]) < 0 {
+		j++
+	}
+	return j
+}
+
+// unquote decodes a JSON string; false when raw is not one.
+func unquote(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
 }
 
 // receive validates one line and dispatches it.
 func receive(line []byte, name, version string) {
-	var env envelope
-	if err := json.Unmarshal(line, &env); err != nil {
+	env, err := parseEnvelope(line)
+	if err != nil {
 		var syntax *json.SyntaxError
 		switch {
 		case errors.As(err, &syntax):
 			sendError(nil, &Error{ParseError, "Parse error", err.Error()})
-		case bytes.HasPrefix(bytes.TrimSpace(line), []byte("[")):
+		case line[0] == '[':
 			sendError(nil, &Error{InvalidRequest, "Batches are not supported", "send one JSON-RPC object per line"})
 		default:
 			sendError(nil, &Error{InvalidRequest, "Invalid Request", "expected a JSON object"})
@@ -159,14 +261,13 @@ func receive(line []byte, name, version string) {
 	invalid := func(reason string) {
 		sendError(id, &Error{InvalidRequest, "Invalid Request", reason})
 	}
-	var jsonrpc string
-	if json.Unmarshal(env.JSONRPC, &jsonrpc) != nil || jsonrpc != "2.0" {
+	if jsonrpc, ok := unquote(env.JSONRPC); !ok || jsonrpc != "2.0" {
 		invalid(`"jsonrpc" must be "2.0"`)
 		return
 	}
 	if env.Method != nil {
-		var method string
-		if env.Method[0] != '"' || json.Unmarshal(env.Method, &method) != nil {
+		method, ok := unquote(env.Method)
+		if !ok {
 			invalid(`"method" must be a string`)
 			return
 		}
