@@ -13,6 +13,9 @@
 //!   build`, when a Go toolchain that knows `wasip1/wasm` is found; likewise
 //!   the Go kit's example (`kits/go/example`, constant `GO_KIT_EXAMPLE`), with
 //!   its sidecar manifest copied beside the `.wasm`.
+//! - **The Zig kit's example** (`kits/zig/example`, constant
+//!   `ZIG_KIT_EXAMPLE`): `python -m ziglang build-exe`, when a Python with
+//!   `ziglang` is found, with its sidecar manifest beside it.
 //!
 //! C and Go toolchains are looked up in this order: `$WASPLUG_PYTHON` /
 //! `$WASPLUG_GO` (an error if set but unusable), the venv made by
@@ -52,15 +55,22 @@ fn main() {
     let go_modules = go_module_dirs(&guests_dir.join("go"));
     let go_kit = workspace.join("kits").join("go");
     println!("cargo:rerun-if-changed={}", go_kit.display());
+    let zig_kit = workspace.join("kits").join("zig");
+    println!("cargo:rerun-if-changed={}", zig_kit.display());
 
     // The C and Go builds do not use Cargo's lock or jobserver: run them beside
     // the nested cargo (the first zig build compiles wasi-libc, ~40 s).
-    let (rust, (c, go)) = std::thread::scope(|scope| {
+    let (rust, (c, (go, zig))) = std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             let c = build_c_guests(&c_sources, &wasm_dir.join("c"), &venv);
             let mut go = build_go_guests(&go_modules, &wasm_dir.join("go"), &venv);
             go.push(build_go_kit_example(&go_kit, &wasm_dir.join("kits"), &venv));
-            (c, go)
+            let zig = vec![build_zig_kit_example(
+                &zig_kit,
+                &wasm_dir.join("kits"),
+                &venv,
+            )];
+            (c, (go, zig))
         });
         let packages: Vec<&str> = rust_guests.iter().map(String::as_str).collect();
         let rust = wasplug_build_support::build_rust_guests(&workspace, &packages);
@@ -77,7 +87,12 @@ fn main() {
             utf8(wasm),
         );
     }
-    for (prefix, what, built) in [("C_", "The C guest", &c), ("GO_", "The Go guest", &go)] {
+    let kinds = [
+        ("C_", "The C guest", &c),
+        ("GO_", "The Go guest", &go),
+        ("", "The Zig guest", &zig),
+    ];
+    for (prefix, what, built) in kinds {
         for guest in built {
             let value = match &guest.wasm {
                 Some(wasm) => format!("Some({:?})", utf8(wasm)),
@@ -411,6 +426,42 @@ fn build_go_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGues
     OptionalGuest {
         name: "kit-example".to_owned(),
         source: "../../kits/go/example".to_owned(),
+        wasm,
+    }
+}
+
+/// The Zig kit's example plugin (`kits/zig/example`), built with `python -m
+/// ziglang build-exe` into `out_dir/zig-example.wasm` (small: `ReleaseSmall`,
+/// a 64 KiB stack), with its sidecar manifest `zig-example.json` beside it.
+fn build_zig_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGuest {
+    let name = "zig-example";
+    let example = kit.join("example");
+    let wasm = match find_zig_python(venv) {
+        Found::Yes(python) => {
+            fs::create_dir_all(out_dir).expect("create the kit example output directory");
+            let wasm = out_dir.join(format!("{name}.wasm"));
+            let mut cmd = Command::new(python);
+            cmd.args(["-m", "ziglang", "build-exe", "-target", "wasm32-wasi"])
+                .args(["-O", "ReleaseSmall", "--stack", "65536", "--dep", "wasplug"])
+                .arg(format!("-Mroot={}", utf8(&example.join("main.zig"))))
+                .arg(format!("-Mwasplug={}", utf8(&kit.join("wasplug.zig"))))
+                .arg(format!("-femit-bin={}", utf8(&wasm)))
+                .arg("--cache-dir")
+                .arg(out_dir.join("zig-cache"));
+            run_build(cmd, &format!("the Zig kit's example {}", example.display()));
+            let manifest = format!("{name}.json");
+            fs::copy(example.join(&manifest), out_dir.join(&manifest))
+                .expect("copy the Zig kit example's sidecar manifest");
+            Some(wasm)
+        }
+        Found::No => {
+            missing_toolchain("Zig (python -m ziglang)", &[example], "WASPLUG_PYTHON");
+            None
+        }
+    };
+    OptionalGuest {
+        name: "zig-kit-example".to_owned(),
+        source: "../../kits/zig/example".to_owned(),
         wasm,
     }
 }

@@ -285,6 +285,12 @@ fn plainString(raw: ?[]const u8) ?[]const u8 {
     return r[1 .. r.len - 1];
 }
 
+/// The answer to a handler's Zig error: -32603 with its name.
+fn internalError(e: anyerror) RpcError {
+    const message = if (e == error.EndOfStream) "stdin ended before the host answered" else @errorName(e);
+    return .{ .code = internal_error, .message = message };
+}
+
 fn log(comptime fmt: []const u8, args: anytype) void {
     std.debug.print(fmt ++ "\n", args);
 }
@@ -360,7 +366,7 @@ fn Dispatcher(comptime Methods: type) type {
             inline for (comptime std.meta.declarations(Methods)) |decl_name| {
                 if (std.mem.eql(u8, method, decl_name)) {
                     const result = invoke(@field(Methods, decl_name), &ctx, env.params);
-                    return if (result) |text| conn.answer(request_id, text, null) else |e| conn.answer(request_id, null, ctx.err orelse .{ .code = internal_error, .message = @errorName(e) });
+                    return if (result) |text| conn.answer(request_id, text, null) else |e| conn.answer(request_id, null, ctx.err orelse internalError(e));
                 }
             }
             conn.answer(request_id, null, .{ .code = method_not_found, .message = "Method not found", .data = env.method });
