@@ -15,7 +15,7 @@
 //!   its sidecar manifest copied beside the `.wasm`.
 //! - **The Zig kit's example** (`kits/zig/example`, constant
 //!   `ZIG_KIT_EXAMPLE`): `python -m ziglang build-exe`, when a Python with
-//!   `ziglang` is found, with its sidecar manifest beside it.
+//!   `ziglang` is found.
 //!
 //! C and Go toolchains are looked up in this order: `$WASPLUG_PYTHON` /
 //! `$WASPLUG_GO` (an error if set but unusable), the venv made by
@@ -432,7 +432,7 @@ fn build_go_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGues
 
 /// The Zig kit's example plugin (`kits/zig/example`), built with `python -m
 /// ziglang build-exe` into `out_dir/zig-example.wasm` (small: `ReleaseSmall`,
-/// a 64 KiB stack), with its sidecar manifest `zig-example.json` beside it.
+/// a 64 KiB stack); it records its manifest in a custom section.
 fn build_zig_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGuest {
     let name = "zig-example";
     let example = kit.join("example");
@@ -449,9 +449,6 @@ fn build_zig_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGue
                 .arg("--cache-dir")
                 .arg(out_dir.join("zig-cache"));
             run_build(cmd, &format!("the Zig kit's example {}", example.display()));
-            let manifest = format!("{name}.json");
-            fs::copy(example.join(&manifest), out_dir.join(&manifest))
-                .expect("copy the Zig kit example's sidecar manifest");
             Some(wasm)
         }
         Found::No => {

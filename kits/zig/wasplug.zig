@@ -23,6 +23,16 @@ const Allocator = std.mem.Allocator;
 /// The wasplug protocol version this kit speaks.
 pub const protocol_version = 1;
 
+// The `wasplug_protocol` custom section (the version as ASCII digits), which
+// the host reads before running anything: written with the assembler's
+// `.custom_section` directive, since Zig has no attribute for it.
+comptime {
+    asm (
+        \\.section .custom_section.wasplug_protocol,"",@
+        \\.ascii "1"
+    );
+}
+
 pub const parse_error = -32700;
 pub const invalid_request = -32600;
 pub const method_not_found = -32601;
@@ -31,6 +41,27 @@ pub const internal_error = -32603;
 
 /// The longest line the kit reads (bytes); a longer one ends the plugin.
 pub const max_line = 256 * 1024;
+
+/// The assembly that records `json` as the plugin's manifest, in the
+/// `wasplug_manifest` custom section the host reads before running anything:
+///
+///     comptime {
+///         asm (wasplug.manifestSection(
+///             \\{"name":"adder","version":"1.0.0","protocol":1,"methods":["add"]}
+///         ));
+///     }
+pub fn manifestSection(comptime json: []const u8) []const u8 {
+    comptime {
+        var escaped: []const u8 = "";
+        for (json) |c| escaped = escaped ++ switch (c) {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            else => &[_]u8{c},
+        };
+        return ".section .custom_section.wasplug_manifest,\"\",@\n.ascii \"" ++ escaped ++ "\"\n";
+    }
+}
 
 /// JSON text, taken or given unchanged (numbers of any size, any Unicode).
 pub const Raw = struct { json: []const u8 };

@@ -1,6 +1,6 @@
-//! The Zig kit's example plugin (`kits/go/example`) through the host kit: the
+//! The Zig kit's example plugin (`kits/zig/example`) through the host kit: the
 //! shared kit scenario (ping, echo, add, a failing method, a host call, a
-//! notification, `rpc.discover`) and its sidecar manifest.
+//! notification, `rpc.discover`) and its manifest section.
 
 use futures::executor::block_on;
 use serde_json::{Value, json};
@@ -41,11 +41,8 @@ fn the_zig_kit_example_plays_the_scenario() {
     let seen = Seen::default();
     let plugin = example(wasm, &seen);
 
-    // Its manifest comes from the sidecar file copied beside it.
-    assert!(matches!(
-        plugin.manifest_source(),
-        ManifestSource::Sidecar(_)
-    ));
+    // Its manifest comes from its custom section.
+    assert!(matches!(plugin.manifest_source(), ManifestSource::Section));
     assert_eq!(plugin.name(), "zig-example");
     let methods = ["ping", "echo", "add", "fail", "call_echo", "notify"];
     assert_eq!(plugin.manifest().methods, methods);

@@ -3,6 +3,15 @@
 const std = @import("std");
 const wasplug = @import("wasplug");
 
+// The manifest, in the module's `wasplug_manifest` custom section.
+comptime {
+    asm (wasplug.manifestSection(
+            \\{"name":"zig-example","version":"1.0.0","protocol":1,
+            \\ "description":"The wasplug Zig kit's example plugin",
+            \\ "methods":["ping","echo","add","fail","call_echo","notify"],"capabilities":["echo"]}
+        ));
+}
+
 const Methods = struct {
     pub fn ping(_: *wasplug.Ctx, _: wasplug.NoParams) ![]const u8 {
         return "pong";
