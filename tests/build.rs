@@ -10,7 +10,12 @@
 //! - **C guests** (`tests/guests/c/*.c`): `python -m ziglang cc -target
 //!   wasm32-wasi`, when a Python with `ziglang` is found.
 //! - **Go guests** (`tests/guests/go/*/go.mod`): `GOOS=wasip1 GOARCH=wasm go
-//!   build`, when a Go toolchain that knows `wasip1/wasm` is found.
+//!   build`, when a Go toolchain that knows `wasip1/wasm` is found; likewise
+//!   the Go kit's example (`kits/go/example`, constant `GO_KIT_EXAMPLE`), with
+//!   its sidecar manifest copied beside the `.wasm`.
+//! - **The Zig kit's example** (`kits/zig/example`, constant
+//!   `ZIG_KIT_EXAMPLE`): `python -m ziglang build-exe`, when a Python with
+//!   `ziglang` is found.
 //!
 //! C and Go toolchains are looked up in this order: `$WASPLUG_PYTHON` /
 //! `$WASPLUG_GO` (an error if set but unusable), the venv made by
@@ -48,14 +53,24 @@ fn main() {
     let rust_guests = rust_guest_packages(&guests_dir.join("rust"));
     let c_sources = files_with_extension(&guests_dir.join("c"), "c");
     let go_modules = go_module_dirs(&guests_dir.join("go"));
+    let go_kit = workspace.join("kits").join("go");
+    println!("cargo:rerun-if-changed={}", go_kit.display());
+    let zig_kit = workspace.join("kits").join("zig");
+    println!("cargo:rerun-if-changed={}", zig_kit.display());
 
     // The C and Go builds do not use Cargo's lock or jobserver: run them beside
     // the nested cargo (the first zig build compiles wasi-libc, ~40 s).
-    let (rust, (c, go)) = std::thread::scope(|scope| {
+    let (rust, (c, (go, zig))) = std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             let c = build_c_guests(&c_sources, &wasm_dir.join("c"), &venv);
-            let go = build_go_guests(&go_modules, &wasm_dir.join("go"), &venv);
-            (c, go)
+            let mut go = build_go_guests(&go_modules, &wasm_dir.join("go"), &venv);
+            go.push(build_go_kit_example(&go_kit, &wasm_dir.join("kits"), &venv));
+            let zig = vec![build_zig_kit_example(
+                &zig_kit,
+                &wasm_dir.join("kits"),
+                &venv,
+            )];
+            (c, (go, zig))
         });
         let packages: Vec<&str> = rust_guests.iter().map(String::as_str).collect();
         let rust = wasplug_build_support::build_rust_guests(&workspace, &packages);
@@ -72,7 +87,12 @@ fn main() {
             utf8(wasm),
         );
     }
-    for (prefix, what, built) in [("C_", "The C guest", &c), ("GO_", "The Go guest", &go)] {
+    let kinds = [
+        ("C_", "The C guest", &c),
+        ("GO_", "The Go guest", &go),
+        ("", "The Zig guest", &zig),
+    ];
+    for (prefix, what, built) in kinds {
         for guest in built {
             let value = match &guest.wasm {
                 Some(wasm) => format!("Some({:?})", utf8(wasm)),
@@ -348,20 +368,7 @@ fn build_go_guests(modules: &[PathBuf], out_dir: &Path, venv: &Path) -> Vec<Opti
             let wasm = go.as_ref().map(|go| {
                 fs::create_dir_all(out_dir).expect("create the Go guest output directory");
                 let wasm = out_dir.join(format!("{name}.wasm"));
-                let mut cmd = Command::new(go);
-                cmd.current_dir(module)
-                    .args(["build", "-trimpath", "-ldflags=-s -w", "-o"])
-                    .arg(&wasm)
-                    .arg(".")
-                    .env("GOOS", "wasip1")
-                    .env("GOARCH", "wasm")
-                    .env("CGO_ENABLED", "0")
-                    // Never download a toolchain or a module: there are no dependencies.
-                    .env("GOTOOLCHAIN", "local")
-                    .env("GOPROXY", "off")
-                    .env("GOWORK", "off")
-                    .env("GOCACHE", out_dir.join("cache"))
-                    .env("GOPATH", out_dir.join("path"));
+                let cmd = go_build(go, module, ".", &wasm, out_dir);
                 run_build(cmd, &format!("Go guest {}", module.display()));
                 wasm
             });
@@ -372,4 +379,86 @@ fn build_go_guests(modules: &[PathBuf], out_dir: &Path, venv: &Path) -> Vec<Opti
             }
         })
         .collect()
+}
+
+/// `go build -trimpath -ldflags='-s -w'` of `package` in `module` into `wasm`,
+/// for `wasip1/wasm`, with its cache under `out_dir`.
+fn go_build(go: &Path, module: &Path, package: &str, wasm: &Path, out_dir: &Path) -> Command {
+    let mut cmd = Command::new(go);
+    cmd.current_dir(module)
+        .args(["build", "-trimpath", "-ldflags=-s -w", "-o"])
+        .arg(wasm)
+        .arg(package)
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .env("CGO_ENABLED", "0")
+        // Never download a toolchain or a module: there are no dependencies.
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOWORK", "off")
+        .env("GOCACHE", out_dir.join("cache"))
+        .env("GOPATH", out_dir.join("path"));
+    cmd
+}
+
+/// The Go kit's example plugin (`kits/go/example`), built into
+/// `out_dir/go-example.wasm` with its sidecar manifest `go-example.json`
+/// beside it.
+fn build_go_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGuest {
+    let name = "go-example";
+    let example = kit.join("example");
+    let wasm = match find_go(venv) {
+        Found::Yes(go) => {
+            fs::create_dir_all(out_dir).expect("create the kit example output directory");
+            let wasm = out_dir.join(format!("{name}.wasm"));
+            let cmd = go_build(&go, kit, "./example", &wasm, out_dir);
+            run_build(cmd, &format!("the Go kit's example {}", example.display()));
+            let manifest = format!("{name}.json");
+            fs::copy(example.join(&manifest), out_dir.join(&manifest))
+                .expect("copy the Go kit example's sidecar manifest");
+            Some(wasm)
+        }
+        Found::No => {
+            missing_toolchain("Go (wasip1/wasm)", &[example], "WASPLUG_GO");
+            None
+        }
+    };
+    OptionalGuest {
+        name: "kit-example".to_owned(),
+        source: "../../kits/go/example".to_owned(),
+        wasm,
+    }
+}
+
+/// The Zig kit's example plugin (`kits/zig/example`), built with `python -m
+/// ziglang build-exe` into `out_dir/zig-example.wasm` (small: `ReleaseSmall`,
+/// a 64 KiB stack); it records its manifest in a custom section.
+fn build_zig_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGuest {
+    let name = "zig-example";
+    let example = kit.join("example");
+    let wasm = match find_zig_python(venv) {
+        Found::Yes(python) => {
+            fs::create_dir_all(out_dir).expect("create the kit example output directory");
+            let wasm = out_dir.join(format!("{name}.wasm"));
+            let mut cmd = Command::new(python);
+            cmd.args(["-m", "ziglang", "build-exe", "-target", "wasm32-wasi"])
+                .args(["-O", "ReleaseSmall", "--stack", "65536", "--dep", "wasplug"])
+                .arg(format!("-Mroot={}", utf8(&example.join("main.zig"))))
+                .arg(format!("-Mwasplug={}", utf8(&kit.join("wasplug.zig"))))
+                .arg(format!("-femit-bin={}", utf8(&wasm)))
+                .arg("--cache-dir")
+                .arg(out_dir.join("zig-cache"));
+            run_build(cmd, &format!("the Zig kit's example {}", example.display()));
+            Some(wasm)
+        }
+        Found::No => {
+            missing_toolchain("Zig (python -m ziglang)", &[example], "WASPLUG_PYTHON");
+            None
+        }
+    };
+    OptionalGuest {
+        name: "zig-kit-example".to_owned(),
+        source: "../../kits/zig/example".to_owned(),
+        wasm,
+    }
 }

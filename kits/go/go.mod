@@ -1,0 +1,3 @@
+module wasplug.dev/kit
+
+go 1.21
