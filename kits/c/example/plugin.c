@@ -6,7 +6,7 @@
 
 WASPLUG_MANIFEST({"name":"c-example","version":"1.0.0","protocol":1,
                   "description":"The shared kit scenario, in C",
-                  "methods":["ping","echo","add","fail","call_echo","notify","rpc.discover"],
+                  "methods":["ping","echo","add","fail","call_echo","notify"],
                   "capabilities":["echo","progress"]})
 
 /* ping → "pong" */
