@@ -11,8 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Nesting deeper than this is a parse error (the scanner recurses). */
-#define MAX_DEPTH 128
+/* Nesting deeper than this (counting the message itself) is a parse error,
+ * as in the host's default: the scanner recurses, and the stack is small. */
+#define MAX_DEPTH 64
 /* How much stdin is read at a time. */
 #define READ_CHUNK 4096
 

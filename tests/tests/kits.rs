@@ -302,3 +302,100 @@ fn an_unknown_method_is_not_found() {
         assert_eq!(code, -32601, "kit {}", kit.name);
     });
 }
+
+/// The C kit on the wire: what its example writes for each line it reads,
+/// stdin given line by line (one chunk each) and then closed.
+#[test]
+fn c_kit_on_the_wire() {
+    let Some(wasm) = optional_guest(guests::KIT_C_EXAMPLE, "kits/c/example") else {
+        return;
+    };
+    let run = |lines: &[&str]| -> String {
+        let chunks: Vec<String> = lines.iter().map(|l| format!("{l}\n")).collect();
+        let output = wasplug_tests::wasi::GuestRun::new(wasm)
+            .stdin_chunks(chunks)
+            .run()
+            .unwrap_or_else(|e| panic!("the C example does not run: {e}"));
+        assert_eq!(
+            output.status,
+            0,
+            "exit status; stderr: {}",
+            output.stderr_text()
+        );
+        output.stdout_text()
+    };
+    let pong = |id: &str| format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":\"pong\"}}\n");
+    // Ids come back as the bytes they were: strings with escapes, any number.
+    for id in [
+        r#""a\u0041""#,
+        "7",
+        "7.50",
+        "-1e3",
+        r#""""#,
+        "18446744073709551617",
+    ] {
+        let request = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+        assert_eq!(run(&[&request]), pong(id), "id {id}");
+    }
+    // Notifications get no answer; blank lines are skipped; CRLF is accepted.
+    let notification = r#"{"jsonrpc":"2.0","method":"ping","params":[]}"#;
+    let crlf = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\r";
+    assert_eq!(run(&[notification, "", "  ", crlf]), pong("2"));
+    // Broken lines get the standard errors, with the id when there is a valid one.
+    let error_code = |line: &str| -> (Value, Value) {
+        let out = run(&[line]);
+        let answer: Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{line}: not one JSON answer ({e}): {out}"));
+        (answer["id"].clone(), answer["error"]["code"].clone())
+    };
+    for (line, id, code) in [
+        ("{bad", json!(null), -32700),
+        ("\"\u{7f}\"\u{1}", json!(null), -32700),
+        ("[1]", json!(null), -32600),
+        ("3", json!(null), -32600),
+        (r#"{"jsonrpc":"2.0","id":3}"#, json!(3), -32600),
+        (
+            r#"{"jsonrpc":"1.0","id":4,"method":"ping"}"#,
+            json!(4),
+            -32600,
+        ),
+        (r#"{"jsonrpc":"2.0","id":5,"method":7}"#, json!(5), -32600),
+        (
+            r#"{"jsonrpc":"2.0","id":[6],"method":"ping"}"#,
+            json!(null),
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":8,"method":"ping","params":1}"#,
+            json!(8),
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":9,"method":"nope"}"#,
+            json!(9),
+            -32601,
+        ),
+    ] {
+        assert_eq!(error_code(line), (id, json!(code)), "{line}");
+    }
+    // While a host call waits, a request that arrives is served after it.
+    let out = run(&[
+        r#"{"jsonrpc":"2.0","id":"first","method":"call_echo","params":[5]}"#,
+        r#"{"jsonrpc":"2.0","id":"second","method":"ping"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"result":[5]}"#,
+    ]);
+    assert_eq!(
+        out,
+        concat!(
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":[5]}\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":\"first\",\"result\":[5]}\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":\"second\",\"result\":\"pong\"}\n",
+        )
+    );
+    // If stdin ends before the host answers, the call fails and is answered.
+    let out = run(&[r#"{"jsonrpc":"2.0","id":1,"method":"call_echo","params":[5]}"#]);
+    assert!(
+        out.ends_with("\"code\":-32603,\"message\":\"stdin ended before the host answered\"}}\n"),
+        "{out}"
+    );
+}
