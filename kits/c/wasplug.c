@@ -572,6 +572,7 @@ static void answer_clear(wasplug_answer *a) {
 }
 
 void wasplug_ok(wasplug_answer *answer, const char *result) {
+    if (!result) result = "null";
     answer_clear(answer);
     answer->result = dup_n(result, strlen(result));
     if (!answer->result) wasplug_fail(answer, WASPLUG_INTERNAL_ERROR, "out of memory", NULL);
@@ -581,6 +582,7 @@ void wasplug_fail(wasplug_answer *answer, int64_t code, const char *message, con
     answer_clear(answer);
     answer->failed = 1;
     answer->code = code;
+    if (!message) message = "";
     answer->message = dup_n(message, strlen(message));
     if (data) answer->data = dup_n(data, strlen(data));
 }
@@ -719,6 +721,12 @@ static void handle_line(const char *text, size_t len) {
     if (params) handler(params, &answer);
     else wasplug_fail(&answer, WASPLUG_INTERNAL_ERROR, "out of memory", NULL);
     free(params);
+    /* What the handler wrote goes out as it is: it must be JSON. */
+    if (answer.failed ? answer.data && !valid_json(answer.data, answer.data + strlen(answer.data))
+                      : answer.result && !valid_json(answer.result, answer.result + strlen(answer.result))) {
+        log_line("a handler answered invalid JSON: ", answer.failed ? answer.data : answer.result);
+        wasplug_fail(&answer, WASPLUG_INTERNAL_ERROR, "the handler answered invalid JSON", NULL);
+    }
     if (env.id.p) {
         if (answer.failed) {
             send_error(id, answer.code, answer.message ? answer.message : "",
@@ -776,6 +784,13 @@ static void set_error(wasplug_error *error, int64_t code, const char *message) {
     error->data = NULL;
 }
 
+/* Whether `params` may go out: NULL, or JSON text of an array, an object or null. */
+static int valid_params(const char *params) {
+    if (!params) return 1;
+    char kind = wasplug_json_kind(params);
+    return kind == 'a' || kind == 'o' || kind == 'z';
+}
+
 /* Writes a request (with `id`) or a notification (`id` 0). */
 static int send_request(uint64_t id, const char *method, const char *params) {
     buf b = {0};
@@ -787,7 +802,7 @@ static int send_request(uint64_t id, const char *method, const char *params) {
     }
     buf_puts(&b, "\"method\":");
     buf_quote(&b, method, strlen(method));
-    if (params && strcmp(params, "null") != 0) {
+    if (params && wasplug_json_kind(params) != 'z') {
         buf_puts(&b, ",\"params\":");
         buf_puts(&b, params);
     }
@@ -796,12 +811,20 @@ static int send_request(uint64_t id, const char *method, const char *params) {
 }
 
 int wasplug_notify(const char *method, const char *params) {
+    if (!valid_params(params)) {
+        log_line("notification params are not an array, an object or null: ", params);
+        return -1;
+    }
     return send_request(0, method, params);
 }
 
 int wasplug_call(const char *method, const char *params, char **result, wasplug_error *error) {
     uint64_t id = next_id++;
     *result = NULL;
+    if (!valid_params(params)) {
+        set_error(error, WASPLUG_INVALID_PARAMS, "params are not JSON text of an array, an object or null");
+        return -1;
+    }
     if (send_request(id, method, params)) {
         set_error(error, WASPLUG_INTERNAL_ERROR, "cannot write to stdout");
         return -1;

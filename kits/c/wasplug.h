@@ -91,10 +91,12 @@ void wasplug_init(const char *name, const char *version);
  * -1 when out of memory. */
 int wasplug_method(const char *name, wasplug_handler handler);
 
-/* Answers `result`, JSON text (copied). */
+/* Answers `result`, JSON text (copied; NULL is null). A result that is not
+ * valid JSON is answered as error -32603 instead (and logged). */
 void wasplug_ok(wasplug_answer *answer, const char *result);
 
-/* Answers an error; `data` is JSON text or NULL (both copied). */
+/* Answers an error; `data` is JSON text or NULL (both copied; invalid `data`
+ * makes it error -32603). */
 void wasplug_fail(wasplug_answer *answer, int64_t code, const char *message,
                   const char *data);
 
@@ -106,13 +108,14 @@ int wasplug_run(void);
  * NULL for none) and blocks until its answer. Returns 0 and sets `*result`
  * (JSON text, free() it) on success; returns -1 and fills `*error` (free it
  * with wasplug_error_free) when the host answers an error or the call cannot
- * be made (stdin ended: code -32603). `error` may be NULL. Requests that
+ * be made (params not JSON text of an array, an object or null: -32602;
+ * stdin ended: -32603). `error` may be NULL. Requests that
  * arrive meanwhile are served after the current handler returns. */
 int wasplug_call(const char *method, const char *params, char **result,
                  wasplug_error *error);
 
 /* Sends the notification `method` with `params` (as wasplug_call). Returns 0,
- * or -1 when stdout fails. */
+ * or -1 when the params are not valid or stdout fails. */
 int wasplug_notify(const char *method, const char *params);
 
 /* Frees what an error holds (not the struct itself). */
