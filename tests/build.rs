@@ -16,6 +16,9 @@
 //! - **The Zig kit's example** (`kits/zig/example`, constant
 //!   `ZIG_KIT_EXAMPLE`): `python -m ziglang build-exe`, when a Python with
 //!   `ziglang` is found.
+//! - **The C kit's example** (`kits/c/example`, constant `KIT_C_EXAMPLE`), which
+//!   the shared scenario (`tests/tests/kits.rs`) runs: `zig cc` with the flags
+//!   its README recommends.
 //!
 //! C and Go toolchains are looked up in this order: `$WASPLUG_PYTHON` /
 //! `$WASPLUG_GO` (an error if set but unusable), the venv made by
@@ -33,6 +36,14 @@ use wasplug_build_support::{PROFILE, TEST_PLUGIN_SOURCES, WASM_TARGET};
 
 /// Rust guests that live outside `tests/guests/rust/`, by package name.
 const EXTRA_RUST_GUESTS: &[&str] = &["test-plugin"];
+/// The C kit's recommended flags (kits/c/README.md): optimized for size,
+/// stripped, a 16 KiB stack and 128 KiB of initial memory.
+const C_KIT_FLAGS: &[&str] = &[
+    "-Oz",
+    "-s",
+    "-Wl,-z,stack-size=16384",
+    "-Wl,--initial-memory=131072",
+];
 /// The script that installs the C and Go toolchains.
 const INSTALL_SCRIPT: &str = ".ci/install-guest-toolchains";
 
@@ -48,6 +59,8 @@ fn main() {
         .join("venv");
 
     print_rerun_lines(&workspace, &guests_dir);
+    let c_kit = workspace.join("kits").join("c");
+    println!("cargo:rerun-if-changed={}", c_kit.display());
     watch_toolchain_stamp(&venv);
 
     let rust_guests = rust_guest_packages(&guests_dir.join("rust"));
@@ -62,7 +75,8 @@ fn main() {
     // the nested cargo (the first zig build compiles wasi-libc, ~40 s).
     let (rust, (c, (go, zig))) = std::thread::scope(|scope| {
         let others = scope.spawn(|| {
-            let c = build_c_guests(&c_sources, &wasm_dir.join("c"), &venv);
+            let mut c = build_c_guests(&c_sources, &wasm_dir.join("c"), &venv);
+            c.push(build_c_kit_example(&c_kit, &wasm_dir.join("kits"), &venv));
             let mut go = build_go_guests(&go_modules, &wasm_dir.join("go"), &venv);
             go.push(build_go_kit_example(&go_kit, &wasm_dir.join("kits"), &venv));
             let zig = vec![build_zig_kit_example(
@@ -94,6 +108,7 @@ fn main() {
     ];
     for (prefix, what, built) in kinds {
         for guest in built {
+            let (prefix, what) = guest.kit.unwrap_or((prefix, what));
             let value = match &guest.wasm {
                 Some(wasm) => format!("Some({:?})", utf8(wasm)),
                 None => "None".to_owned(),
@@ -111,12 +126,16 @@ fn main() {
     fs::write(out_dir.join("guests.rs"), code).expect("write $OUT_DIR/guests.rs");
 }
 
-/// A C or Go guest: its name, its source (relative to `tests/guests`) and its
+/// A C or Go guest: its name, its source (relative to `tests/guests`, or to
+/// the workspace for a kit's example) and its
 /// `.wasm`, if its toolchain was found.
 struct OptionalGuest {
     name: String,
     source: String,
     wasm: Option<PathBuf>,
+    /// For a kit's example: the prefix of its constant (`KIT_`) and what it
+    /// is, in place of the language's.
+    kit: Option<(&'static str, &'static str)>,
 }
 
 fn env_var(key: &str) -> String {
@@ -348,9 +367,43 @@ fn build_c_guests(sources: &[PathBuf], out_dir: &Path, venv: &Path) -> Vec<Optio
                 source: format!("c/{name}.c"),
                 name,
                 wasm,
+                kit: None,
             }
         })
         .collect()
+}
+
+/// The C kit's example (`kits/c/example/plugin.c` with `kits/c/wasplug.c`),
+/// built as the kit's README says, into `c-example.wasm`: `KIT_C_EXAMPLE`.
+fn build_c_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGuest {
+    let source = kit.join("example").join("plugin.c");
+    let wasm = match find_zig_python(venv) {
+        Found::Yes(python) => {
+            fs::create_dir_all(out_dir).expect("create the kit example output directory");
+            let wasm = out_dir.join("c-example.wasm");
+            let mut cmd = Command::new(python);
+            cmd.args(["-m", "ziglang", "cc", "-target", "wasm32-wasi"])
+                .args(C_KIT_FLAGS)
+                .arg("-I")
+                .arg(kit)
+                .arg(kit.join("wasplug.c"))
+                .arg(&source)
+                .arg("-o")
+                .arg(&wasm);
+            run_build(cmd, &format!("the C kit example {}", source.display()));
+            Some(wasm)
+        }
+        Found::No => {
+            missing_toolchain("C (python -m ziglang)", &[source], "WASPLUG_PYTHON");
+            None
+        }
+    };
+    OptionalGuest {
+        name: "c-example".to_owned(),
+        source: "kits/c/example/plugin.c".to_owned(),
+        wasm,
+        kit: Some(("KIT_", "The C kit's example")),
+    }
 }
 
 fn build_go_guests(modules: &[PathBuf], out_dir: &Path, venv: &Path) -> Vec<OptionalGuest> {
@@ -376,6 +429,7 @@ fn build_go_guests(modules: &[PathBuf], out_dir: &Path, venv: &Path) -> Vec<Opti
                 source: format!("go/{name}"),
                 name,
                 wasm,
+                kit: None,
             }
         })
         .collect()
@@ -427,6 +481,7 @@ fn build_go_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGues
         name: "kit-example".to_owned(),
         source: "../../kits/go/example".to_owned(),
         wasm,
+        kit: None,
     }
 }
 
@@ -460,5 +515,6 @@ fn build_zig_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGue
         name: "zig-kit-example".to_owned(),
         source: "../../kits/zig/example".to_owned(),
         wasm,
+        kit: None,
     }
 }
