@@ -61,6 +61,13 @@ const KITS: &[Kit] = &[
         manifest_section: true,
         keeps_whitespace: true,
     },
+    Kit {
+        name: "assemblyscript",
+        wasm: guests::AS_KIT_EXAMPLE,
+        // Written by the kit's compiler transform.
+        manifest_section: true,
+        keeps_whitespace: true,
+    },
 ];
 
 /// The methods of the scenario, which `rpc.discover` and the manifest list.
