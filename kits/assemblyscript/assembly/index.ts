@@ -117,12 +117,22 @@ export function noParams(params: string): Result | null {
   return Result.invalidParams("this method takes no params");
 }
 
+/** Whether `params` may be sent: null (none), or an array or object. */
+function sendable(params: string | null): bool {
+  if (params == null) return true;
+  const k = json.kind(params);
+  return k == json.ARRAY || k == json.OBJECT;
+}
+
 /**
  * Calls the host's method `method` and waits for its answer: the host's
  * result or error. `params` is an array or object as JSON text, or null.
  * Requests that arrive meanwhile are served after the current one.
  */
 export function call(method: string, params: string | null = null): Result {
+  if (!sendable(params)) {
+    return Result.error(INTERNAL_ERROR, "host call params must be an array or an object", json.quote(method));
+  }
   const id = ++lastCallId;
   const idText = id.toString();
   let line = '{"jsonrpc":"2.0","id":' + idText + ',"method":' + json.quote(method);
@@ -143,11 +153,19 @@ export function call(method: string, params: string | null = null): Result {
   }
 }
 
-/** Sends the host a notification; `params` is an array or object as JSON text, or null. */
-export function notify(method: string, params: string | null = null): void {
+/**
+ * Sends the host a notification; `params` is an array or object as JSON
+ * text, or null. False (and nothing sent) when `params` is neither.
+ */
+export function notify(method: string, params: string | null = null): bool {
+  if (!sendable(params)) {
+    log("wasplug: not sent: the params of notification " + method + " are not an array or object");
+    return false;
+  }
   let line = '{"jsonrpc":"2.0","method":' + json.quote(method);
   if (params != null) line += ',"params":' + oneLine(params);
   send(line + "}");
+  return true;
 }
 
 /** Writes a line on stderr, the plugin's log (never stdout: that is the protocol). */
@@ -645,60 +663,50 @@ export namespace json {
   }
 
   /**
-   * The members of the object `text` as [key, value, key, value, ...]: keys
-   * decoded, values as JSON text. Null if `text` is not a JSON object.
+   * The parts of the container `text` opened by `open` and closed by `close`:
+   * for an object, [key, value, key, value, ...] (keys decoded); for an
+   * array, its elements. Values are JSON text. Null if `text` is not one.
    */
-  export function members(text: string): string[] | null {
+  function parts(text: string, open: i32, close: i32): string[] | null {
     if (!valid(text)) return null;
     p = 0;
     skipSpace();
-    if (at(p) != 0x7b) return null;
+    if (at(p++) != open) return null;
+    skipSpace();
     const out = new Array<string>();
-    s = text;
-    p = 0;
-    skipSpace();
-    p++; // {
-    skipSpace();
-    if (at(p) == 0x7d) return out;
+    if (at(p) == close) {
+      p++;
+      return out;
+    }
     while (true) {
-      const keyStart = p;
-      scanString();
-      const key = text.substring(keyStart, p);
-      skipSpace();
-      p++; // :
-      skipSpace();
+      if (open == 0x7b) {
+        const keyStart = p;
+        scanString();
+        out.push(unescapeLiteral(text.substring(keyStart, p)));
+        skipSpace();
+        p++; // :
+        skipSpace();
+      }
       const valueStart = p;
       scanValue(1);
-      const value = text.substring(valueStart, p);
-      out.push(unescapeLiteral(key));
-      out.push(value);
+      out.push(text.substring(valueStart, p));
       skipSpace();
-      if (at(p++) == 0x7d) return out;
+      if (at(p++) == close) return out;
       skipSpace();
     }
   }
 
+  /**
+   * The members of the object `text` as [key, value, key, value, ...]: keys
+   * decoded, values as JSON text. Null if `text` is not a JSON object.
+   */
+  export function members(text: string): string[] | null {
+    return parts(text, 0x7b, 0x7d);
+  }
+
   /** The elements of the array `text`, each as JSON text; null if it is not an array. */
   export function elements(text: string): string[] | null {
-    if (!valid(text)) return null;
-    p = 0;
-    skipSpace();
-    if (at(p) != 0x5b) return null;
-    const out = new Array<string>();
-    s = text;
-    p = 0;
-    skipSpace();
-    p++; // [
-    skipSpace();
-    if (at(p) == 0x5d) return out;
-    while (true) {
-      const start = p;
-      scanValue(1);
-      out.push(text.substring(start, p));
-      skipSpace();
-      if (at(p++) == 0x5d) return out;
-      skipSpace();
-    }
+    return parts(text, 0x5b, 0x5d);
   }
 
   /** The member `key` of the object `text`, as JSON text; null if absent. */
