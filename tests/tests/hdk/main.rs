@@ -4,6 +4,7 @@
 mod bounds;
 mod cancel;
 mod concurrency;
+mod conformance;
 mod discovery;
 mod errors;
 mod fuzz_props;
