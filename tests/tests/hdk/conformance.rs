@@ -110,3 +110,22 @@ fn a_plugin_the_host_refuses_fails_p16_alone() {
     assert_eq!(report.rows().len(), 1, "{report}");
     assert_eq!(status(&report, "P-16", ""), Status::Fail);
 }
+
+/// `tests/guests/wat/from_spec.wat`, written in WebAssembly text from
+/// docs/PROTOCOL.md alone (no kit, no test plugin read), conforms: the spec
+/// is enough to write a plugin in a language without a kit.
+#[test]
+fn a_plugin_written_from_the_spec_alone_passes() {
+    let plugin = wasplug_tests::host::wat_plugin("from_spec", Limits::default())
+        .unwrap_or_else(|e| panic!("from_spec loads: {e}"));
+    let report = Checker::new().check(Ok(&plugin));
+    assert!(report.passed(), "{report}");
+    for requirement in [
+        "P-1", "P-4", "P-5", "P-6", "P-7", "P-8", "P-9", "P-10", "P-11", "P-12", "P-13", "P-16",
+        "P-17", "P-18",
+    ] {
+        assert_eq!(status(&report, requirement, ""), Status::Pass, "{report}");
+    }
+    assert_eq!(plugin.manifest().name, "from-spec");
+    assert_eq!(plugin.protocol_version(), Some(1));
+}
