@@ -254,8 +254,8 @@ func receive(line []byte, name, version string) {
 		}
 		return
 	}
-	var id json.RawMessage // the request's id, when it is a valid one
-	if env.Method != nil && isID(env.ID) {
+	var id json.RawMessage // the message's id, when it is a valid one (P-9)
+	if isID(env.ID) {
 		id = env.ID
 	}
 	invalid := func(reason string) {
@@ -293,6 +293,10 @@ func receive(line []byte, name, version string) {
 			inflight.Add(1)
 			go serve(id, method, env.Params, name, version)
 		}
+		return
+	}
+	if env.Result == nil && env.Error == nil {
+		invalid(`no "method": neither a request nor a response`)
 		return
 	}
 	respond(env)
