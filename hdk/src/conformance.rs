@@ -485,13 +485,12 @@ impl Prober {
         let sent = input
             .lines()
             .filter_map(|line| {
-                // Requests, and invalid requests with an id (P-9: their
-                // answer may echo it); not responses.
                 let message: Value = serde_json::from_str(line).ok()?;
-                if message.get("result").is_some() || message.get("error").is_some() {
-                    return None;
-                }
-                message.get("id").cloned()
+                message.get("method")?.as_str()?;
+                message
+                    .get("id")
+                    .filter(|id| id.is_string() || id.is_u64())
+                    .cloned()
             })
             .collect();
         Transcript {
@@ -743,13 +742,18 @@ impl Checker {
         );
         transcripts.push(("not JSON", t));
 
-        // P-9: JSON that is not a request (no method), a batch, then a request.
+        // P-9: JSON that is no valid message (no method; a method that is
+        // not a string, in a would-be notification), a batch, then a
+        // request. Each is answered -32600 with id null: a
+        // message without `method` may be a broken response, whose id is
+        // not the plugin's to echo.
         let bad = json!(3);
         let after = json!(5);
         let input = format!(
-            "{}\n{}\n{}",
+            "{}\n{}\n{}\n{}",
             json!({"jsonrpc": "2.0", "id": 3, "params": []}),
             json!([{"jsonrpc": "2.0", "id": 4, "method": DISCOVER_METHOD}]),
+            json!({"jsonrpc": "2.0", "method": 1}),
             request(&after, DISCOVER_METHOD, None)
         );
         let t = prober.probe(&input);
@@ -766,34 +770,38 @@ impl Checker {
                         == Some(-32600)
             })
             .count();
-        // The request without `method` is answered with its id, or with null
-        // when the plugin cannot tell it; the batch with null.
-        let (invalid, batch_needs) = match expect_error(&t, &bad, &[-32600]) {
-            Ok(saw) => (Ok(saw), 1),
-            Err(_) if null_errors >= 2 => (Ok("error -32600, id null".to_owned()), 2),
-            Err(saw) => (Err(saw), 1),
-        };
+        let echoed = t.answers_to(&bad).into_iter().next();
         let batch_answered = t
             .lines
             .iter()
             .find(|line| matches!(line.value, Ok(Value::Array(_))));
-        let outcome = match invalid {
-            Err(saw) => Err(format!("a request without `method` (id {bad}): {saw}")),
-            Ok(_) if batch_answered.is_some() => Err(format!(
+        let outcome = if let Some(line) = echoed {
+            Err(format!(
+                "answered an invalid message with its id, not null: {}",
+                quote(&line.text)
+            ))
+        } else if let Some(line) = batch_answered {
+            Err(format!(
                 "answered a batch with a batch: {}",
-                quote(&batch_answered.map(|l| l.text.clone()).unwrap_or_default())
-            )),
-            Ok(_) if null_errors < batch_needs => Err(format!(
-                "a batch got no -32600 error with id null: {}",
+                quote(&line.text)
+            ))
+        } else if null_errors != 3 {
+            Err(format!(
+                "{null_errors} -32600 error(s) with id null for 3 invalid lines (no method, \
+                 a batch, a method that is not a string): {}",
                 t.describe()
-            )),
-            Ok(_) if t.answers_to(&after).len() != 1 => Err(format!(
+            ))
+        } else if t.answers_to(&after).len() != 1 {
+            Err(format!(
                 "the request after them (id {after}) was not answered once: {}",
                 t.describe()
-            )),
-            Ok(saw) => Ok(format!(
-                "no method: {saw}; batch: -32600 with id null; the next request answered"
-            )),
+            ))
+        } else {
+            Ok(
+                "no method, a batch, a method not a string: -32600 with id null each; \
+                the next request answered"
+                    .to_owned(),
+            )
         };
         report.add(
             "P-9",

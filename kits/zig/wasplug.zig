@@ -378,9 +378,10 @@ fn Dispatcher(comptime Methods: type) type {
                 return conn.answer(id orelse "null", null, e);
             }
             if (env.method == null) {
+                // Perhaps a broken response: its id is not ours to echo (P-9).
                 var e = bad;
                 e.data = "\"no \\\"method\\\": neither a request nor a response\"";
-                return conn.answer(id orelse "null", null, e);
+                return conn.answer("null", null, e);
             }
             const method = plainString(env.method) orelse {
                 var e = bad;

@@ -432,7 +432,11 @@ fn c_kit_on_the_wire() {
         ("\"\u{7f}\"\u{1}", json!(null), -32700),
         ("[1]", json!(null), -32600),
         ("3", json!(null), -32600),
-        (r#"{"jsonrpc":"2.0","id":3}"#, json!(3), -32600),
+        // No method: perhaps a broken response, whose id is not the plugin's
+        // to echo (P-9).
+        (r#"{"jsonrpc":"2.0","id":3}"#, json!(null), -32600),
+        // An invalid would-be notification is answered too (P-9).
+        (r#"{"jsonrpc":"2.0","method":1}"#, json!(null), -32600),
         (
             r#"{"jsonrpc":"1.0","id":4,"method":"ping"}"#,
             json!(4),

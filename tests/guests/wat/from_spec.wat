@@ -7,11 +7,11 @@
 ;; What it does (section numbers of PROTOCOL.md):
 ;; - reads stdin into a 1 MiB buffer, a line at a time, lines split across
 ;;   reads or several in one read (§3); a longer line is dropped up to its
-;;   `\n` and answered -32700 (P-8); a final line without `\n` is handled;
+;;   `\n` and answered -32600 (P-8); a final line without `\n` is handled;
 ;; - checks each line is UTF-8 and JSON (a full validator, nesting up to 64),
 ;;   else -32700 with id null (P-8);
 ;; - a batch, or JSON that is not a valid request, -32600 (P-9), with the
-;;   line's id when it has a valid one, null otherwise;
+;;   id of a request with a valid id, null otherwise;
 ;; - ids are copied verbatim from the request's text, so `7` stays `7` and
 ;;   `"7"` stays `"7"` (P-4);
 ;; - notifications (no `id`) are never answered (P-5);
@@ -479,7 +479,8 @@
     (call $fail (local.get $s) (local.get $e) (local.get $code) (local.get $message)
       (local.get $data) (i32.add (local.get $data) (call $strlen (local.get $data)))))
 
-  ;; -32600 (P-9) with the message's id when it has a valid one (§6).
+  ;; -32600 (P-9) with the request's id when it has a valid one (§6); only
+  ;; called once the message is known to have a `method`.
   (func $invalid (param $data i32)
     (if (i32.and (i32.ne (global.get $id_s) (i32.const 0))
                  (call $valid_id (global.get $id_s) (global.get $id_e)))
@@ -580,7 +581,8 @@
         (if (i32.and (i32.ne (global.get $id_s) (i32.const 0))
                      (i32.or (global.get $result) (global.get $error)))
           (then (return)))
-        (call $invalid (i32.const 3008))
+        ;; Perhaps a broken response: its id is not ours to echo (P-9).
+        (call $fail0 (i32.const 0) (i32.const 0) (i64.const -32600) (i32.const 2528) (i32.const 3008))
         (return)))
     (if (i32.or (i32.eqz (global.get $jsonrpc_s))
                 (i32.eqz (call $equals (global.get $jsonrpc_s) (global.get $jsonrpc_e) (i32.const 3616))))
@@ -638,7 +640,7 @@
               (if (global.get $discard)
                 (then
                   (global.set $discard (i32.const 0))
-                  (call $fail0 (i32.const 0) (i32.const 0) (i64.const -32700) (i32.const 2496) (i32.const 2816)))
+                  (call $fail0 (i32.const 0) (i32.const 0) (i64.const -32600) (i32.const 2528) (i32.const 2816)))
                 (else (call $line (local.get $start) (local.get $p))))
               (local.set $start (i32.add (local.get $p) (i32.const 1)))))
           (local.set $p (i32.add (local.get $p) (i32.const 1)))

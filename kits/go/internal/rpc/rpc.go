@@ -254,8 +254,8 @@ func receive(line []byte, name, version string) {
 		}
 		return
 	}
-	var id json.RawMessage // the message's id, when it is a valid one (P-9)
-	if isID(env.ID) {
+	var id json.RawMessage // the request's id, when it is a valid one
+	if env.Method != nil && isID(env.ID) {
 		id = env.ID
 	}
 	invalid := func(reason string) {
