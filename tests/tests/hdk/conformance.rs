@@ -129,3 +129,30 @@ fn a_plugin_written_from_the_spec_alone_passes() {
     assert_eq!(plugin.manifest().name, "from-spec");
     assert_eq!(plugin.protocol_version(), Some(1));
 }
+
+/// The Rust pdk (the test plugin) answers a line that is not UTF-8 with
+/// -32700 and id null, then serves the next line (P-8); it used to end at
+/// such a line, as at end of input.
+#[test]
+fn the_rust_pdk_answers_a_line_that_is_not_utf8_and_goes_on() {
+    let output = wasplug_tests::wasi::GuestRun::new(wasplug_tests::guests::TEST_PLUGIN)
+        .stdin_chunks([
+            b"\xff\xfe not UTF-8\n".to_vec(),
+            b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"wasplug.check/none\"}\n".to_vec(),
+        ])
+        .run()
+        .unwrap_or_else(|e| panic!("the test plugin runs: {e}"));
+    assert_eq!(output.status, 0, "stderr: {}", output.stderr_text());
+    let answers: Vec<serde_json::Value> = output
+        .stdout_text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect();
+    let [parse_error, next] = answers.as_slice() else {
+        panic!("two answers expected: {answers:?}");
+    };
+    assert_eq!(parse_error["id"], json!(null), "{parse_error}");
+    assert_eq!(parse_error["error"]["code"], json!(-32700), "{parse_error}");
+    assert_eq!(next["id"], json!(2), "{next}");
+    assert_eq!(next["error"]["code"], json!(-32601), "{next}");
+}
