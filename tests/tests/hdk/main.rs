@@ -9,6 +9,7 @@ mod discovery;
 mod errors;
 mod fuzz_props;
 mod given;
+mod host_call_ids;
 mod host_calls;
 mod hostile;
 mod http_fetch;
