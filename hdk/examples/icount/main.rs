@@ -19,7 +19,7 @@
 //!
 //! A regression beyond ±3% fails; an improvement beyond it passes with a note
 //! to update the baseline. The callgrind files stay in `target/icount/`
-//! (`callgrind_annotate target/icount/ping.40.callgrind.out`).
+//! (`callgrind_annotate target/icount/ping.20.callgrind.out`).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a measuring program prints its figures
 
 mod compare;
@@ -219,6 +219,13 @@ fn measure_all(chosen: &[&'static Workload]) -> Result<Vec<(String, u64)>, Failu
         source,
     })?;
     let out_dir = Path::new(OUT_DIR);
+    // No files of an earlier run (other iteration counts) left to mislead.
+    if out_dir.exists() {
+        std::fs::remove_dir_all(out_dir).map_err(|source| Failure::Io {
+            path: out_dir.to_owned(),
+            source,
+        })?;
+    }
     std::fs::create_dir_all(out_dir).map_err(|source| Failure::Io {
         path: out_dir.to_owned(),
         source,
