@@ -6,11 +6,12 @@
 //! nothing of tokio.
 
 mod config;
+mod connections;
 mod http;
 mod plugins;
 mod rpc;
 
-use crate::{LogLevel, call::LimitArgs, term};
+use crate::{LogLevel, call::LimitArgs, limits::Seconds, term};
 use anyhow::Context as _;
 use clap::Args;
 use config::{Config, GrantArg};
@@ -94,6 +95,16 @@ pub(crate) struct ServeArgs {
     /// the server exits anyway (status 1); a second signal exits at once.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     shutdown_timeout: u64,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long
+    /// a keep-alive connection may stay idle, before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(10))))]
+    header_timeout: Seconds,
+    /// How long a client may take to send a request's body (longer: 408).
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(30))))]
+    body_timeout: Seconds,
 }
 
 /// `wasplug serve`: serves until SIGINT or SIGTERM.
@@ -119,11 +130,19 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
             .context("cannot read the address listened on")?;
         term::print(&format!("listening on http://{address}\n"))?;
         tracing::info!(%address, "listening");
-        let server = axum::serve(
-            listener,
-            http::router(registry, args.max_body, args.max_calls),
-        )
-        .with_graceful_shutdown({
+        let router = http::router(
+            registry,
+            http::BodyLimits {
+                max: args.max_body,
+                timeout: args.body_timeout.0,
+            },
+            args.max_calls,
+        );
+        let limits = connections::ConnectionLimits {
+            max: args.max_connections,
+            header_timeout: args.header_timeout.0,
+        };
+        let server = connections::serve(listener, router, limits, {
             let first = signals.received(1);
             async move {
                 first.await;
@@ -139,7 +158,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
             }
         };
         tokio::select! {
-            served = server => served.context("the HTTP server failed")?,
+            () = server => {}
             () = forced => {
                 tracing::warn!("stopped with calls still in flight: they were dropped");
                 return Ok(ExitCode::FAILURE);

@@ -9,7 +9,7 @@ use crate::{
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 use serde::Serialize;
 use std::{
-    collections::VecDeque,
+    collections::{HashSet, VecDeque},
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -17,7 +17,8 @@ use std::{
     time::Duration,
 };
 use wasplug_protocol::{
-    ErrorObjectOwned, Event, FrameError, LineFramer, Peer, PeerConfig, RawValue, RequestId,
+    ErrorObjectOwned, Event, FrameError, LineFramer, Peer, PeerConfig, ProtocolError, RawValue,
+    RequestId,
 };
 use wasplug_wasi::{Blocked, End, Guest, GuestLimits, Step, WasiCtx};
 use web_time::Instant;
@@ -221,6 +222,9 @@ pub(crate) struct Call {
     peer: Peer,
     framer: LineFramer,
     host_calls: FuturesUnordered<BoxFuture<HostReply>>,
+    /// The ids of the host calls in flight (not yet answered): a request
+    /// reusing one of them breaks the protocol (P-3).
+    host_call_ids: HashSet<RequestId>,
     /// Notification handlers, run one after the other in arrival order, and
     /// all run before the call returns. At most
     /// [`Limits::max_notifications`](crate::Limits::max_notifications) wait:
@@ -289,6 +293,7 @@ impl Call {
             peer,
             framer,
             host_calls: FuturesUnordered::new(),
+            host_call_ids: HashSet::new(),
             notifications: VecDeque::new(),
             answer: None,
             timer: None,
@@ -380,6 +385,13 @@ impl Call {
             {
                 Event::Response { result, .. } => return Ok(Some(result)),
                 Event::Request { id, method, params } => {
+                    if self.host_call_ids.contains(&id) {
+                        let source = ProtocolError::DuplicateRequestId {
+                            id: serde_json::to_string(&id).unwrap_or_default(),
+                            line: wasplug_protocol::excerpt(&line),
+                        };
+                        return Err(ErrorKind::Protocol { source });
+                    }
                     self.spawn_host_call(id, &method, params)?
                 }
                 Event::Notification { method, params } => {
@@ -407,6 +419,7 @@ impl Call {
             return Err(ErrorKind::TooManyHostCalls { limit });
         }
         self.host_calls_made = self.host_calls_made.saturating_add(1);
+        self.host_call_ids.insert(id.clone());
         let reply = self.shared.router.call(&self.shared.name, method, params);
         self.host_calls
             .push(Box::pin(reply.map(move |result| (id, result))));
@@ -503,6 +516,7 @@ impl Call {
     fn poll_host_calls(&mut self, cx: &mut Context<'_>) -> Result<bool, ErrorKind> {
         let mut delivered = false;
         while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
+            self.host_call_ids.remove(&id);
             self.deliver(&id, &result)?;
             delivered = true;
         }
@@ -639,6 +653,7 @@ impl Future for Call {
         if result.is_ready() {
             this.guest_over = true;
             this.host_calls.clear();
+            this.host_call_ids.clear();
             this.notifications.clear();
             this.timer = None;
         }

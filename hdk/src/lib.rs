@@ -72,6 +72,8 @@
 
 mod call;
 mod capabilities;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub mod conformance;
 mod error;
 mod exact;
 mod grants;

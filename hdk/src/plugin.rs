@@ -150,6 +150,12 @@ impl Plugin {
         }
     }
 
+    /// The compiled module (for the conformance probes, which run it raw).
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub(crate) fn program(&self) -> &Program {
+        &self.shared.program
+    }
+
     /// The limits every call runs under.
     pub fn limits(&self) -> &Limits {
         &self.shared.limits

@@ -682,7 +682,8 @@ static void handle_line(const char *text, size_t len) {
             log_line("dropped a response to no host call in flight", "");
             return;
         }
-        send_error_why(id, WASPLUG_INVALID_REQUEST, "Invalid request", "no method");
+        /* Without a method it may be a broken response: its id is not ours to echo (P-9). */
+        send_error_why(no_id, WASPLUG_INVALID_REQUEST, "Invalid request", "no method");
         return;
     }
     const char *why = NULL;
@@ -693,7 +694,8 @@ static void handle_line(const char *text, size_t len) {
              kind_of(env.params.p) != 'z')
         why = "params are not an array or an object";
     if (why) {
-        if (env.id.p) send_error_why(id, WASPLUG_INVALID_REQUEST, "Invalid request", why);
+        /* An invalid notification is answered too, with id null (P-9). */
+        send_error_why(id, WASPLUG_INVALID_REQUEST, "Invalid request", why);
         return;
     }
     size_t name_len;

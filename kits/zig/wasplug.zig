@@ -111,7 +111,7 @@ pub const Ctx = struct {
                 conn.answerBadLine(e, text);
                 continue;
             };
-            if (env.method != null) {
+            if (!env.isResponse()) {
                 conn.dispatch(conn, env);
                 continue;
             }
@@ -230,6 +230,12 @@ pub const Envelope = struct {
     result: ?[]const u8 = null,
     err: ?[]const u8 = null,
     data: ?[]const u8 = null,
+
+    /// A response: no `method`, and a `result` or an `error` (anything else
+    /// without `method` is an invalid request, answered -32600).
+    fn isResponse(env: Envelope) bool {
+        return env.method == null and (env.result != null or env.err != null);
+    }
 };
 
 /// Splits a line into its top-level members without parsing their values.
@@ -352,7 +358,7 @@ pub fn run(comptime Methods: type, name: []const u8, version: []const u8, init: 
             conn.answerBadLine(e, line);
             continue;
         };
-        if (env.method == null) {
+        if (env.isResponse()) {
             log("wasplug: ignored a response to id {s}, which is no pending host call", .{env.id orelse "(none)"});
             continue;
         }
@@ -370,6 +376,12 @@ fn Dispatcher(comptime Methods: type) type {
                 var e = bad;
                 e.data = "\"\\\"jsonrpc\\\" must be \\\"2.0\\\"\"";
                 return conn.answer(id orelse "null", null, e);
+            }
+            if (env.method == null) {
+                // Perhaps a broken response: its id is not ours to echo (P-9).
+                var e = bad;
+                e.data = "\"no \\\"method\\\": neither a request nor a response\"";
+                return conn.answer("null", null, e);
             }
             const method = plainString(env.method) orelse {
                 var e = bad;

@@ -14,7 +14,7 @@ use std::{
     pin::Pin,
     task::{Context, Poll, Waker},
 };
-use wasplug_protocol::{ErrorObjectOwned, Peer, PeerConfig};
+use wasplug_protocol::{ErrorObjectOwned, Peer, PeerConfig, ProtocolError};
 
 /// Host calls one plugin may have in flight at once.
 const MAX_PENDING: usize = 1 << 16;
@@ -97,15 +97,29 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut tasks: Vec<Task> = Vec::new();
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         poll_all(&mut tasks);
         line.clear();
-        match input.read_line(&mut line) {
+        match input.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let text = line.trim_end_matches(['\n', '\r']);
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text,
+            // Not UTF-8: answered -32700, and the next line served (P-8).
+            Err(error) => {
+                let error = ProtocolError::InvalidUtf8 {
+                    valid_up_to: error.valid_up_to(),
+                    len: line.len(),
+                };
+                if let Some(answer) = error.error_response() {
+                    send(&answer);
+                }
+                continue;
+            }
+        };
+        let text = text.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
             continue;
         }

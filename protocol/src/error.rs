@@ -111,6 +111,17 @@ pub enum ProtocolError {
         /// The offending line, truncated to about 200 bytes.
         line: String,
     },
+    /// A request whose id is that of another request of the same sender
+    /// still in flight (sent, not yet answered): their answers could not be
+    /// told apart (`docs/PROTOCOL.md` P-3). Detected by the receiver of the
+    /// requests, which tracks the ids in flight (the wasplug host kit does).
+    #[error("request id {id} is already that of a request in flight: `{line}`")]
+    DuplicateRequestId {
+        /// The id as it appeared in the message (JSON text).
+        id: String,
+        /// The offending line, truncated to about 200 bytes.
+        line: String,
+    },
 }
 
 impl From<FrameError> for ProtocolError {
@@ -130,7 +141,9 @@ impl ProtocolError {
     ///   and [`TooDeep`](Self::TooDeep);
     /// * `-32600` invalid request for [`Batch`](Self::Batch) ("batches are not supported"),
     ///   [`InvalidMessage`](Self::InvalidMessage) and [`LineTooLong`](Self::LineTooLong);
-    /// * `None` for [`UnknownResponseId`](Self::UnknownResponseId) (a response is never answered).
+    /// * `None` for [`UnknownResponseId`](Self::UnknownResponseId) (a response is never answered)
+    ///   and [`DuplicateRequestId`](Self::DuplicateRequestId) (an answer would carry the id of
+    ///   the request in flight too, and be taken for its answer).
     ///
     /// The id is the request's when it could be extracted, else `null`. The error's `data`
     /// member is a string saying what was wrong.
@@ -164,7 +177,7 @@ impl ProtocolError {
                 codes::INVALID_REQUEST_MSG,
                 reason.clone(),
             ),
-            Self::UnknownResponseId { .. } => return None,
+            Self::UnknownResponseId { .. } | Self::DuplicateRequestId { .. } => return None,
         };
         let id = match self {
             Self::InvalidMessage { id: Some(id), .. } => id.clone(),

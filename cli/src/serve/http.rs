@@ -4,40 +4,98 @@ use super::{plugins, rpc};
 use crate::text;
 use axum::{
     Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, Path, State, rejection::BytesRejection},
+    body::{Body, Bytes, HttpBody as _},
+    extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use std::{sync::Arc, time::Instant};
+use http_body_util::LengthLimitError;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::sync::Semaphore;
 use tracing::{Instrument as _, field};
 use wasplug_hdk::{ErrorKind, Registry};
 use wasplug_protocol::excerpt;
 
+/// The bounds on a request's body.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyLimits {
+    /// Bytes; more: 413.
+    pub(crate) max: usize,
+    /// From the end of the headers to the end of the body; longer: 408.
+    pub(crate) timeout: Option<Duration>,
+}
+
 /// What every route serves from.
 #[derive(Clone)]
 struct Serving {
     registry: Registry,
+    body: BodyLimits,
     /// One permit per plugin call that may run at once; more wait.
     calls: Arc<Semaphore>,
 }
 
-/// The server's routes over `registry`; bodies over `max_body` bytes are
-/// refused (413); at most `max_calls` plugin calls run at once (more wait
-/// for one to end), which bounds the memory calls take to `max_calls` times
-/// a call's memory limit.
-pub(crate) fn router(registry: Registry, max_body: usize, max_calls: usize) -> Router {
+/// The server's routes over `registry`; request bodies are held to `body`;
+/// at most `max_calls` plugin calls run at once (more wait for one to end),
+/// which bounds the memory calls take to `max_calls` times a call's memory
+/// limit.
+pub(crate) fn router(registry: Registry, body: BodyLimits, max_calls: usize) -> Router {
     Router::new()
         .route("/plugins/{name}", post(call))
         .route("/plugins", get(list))
         .route("/healthz", get(healthz))
-        .layer(DefaultBodyLimit::max(max_body))
         .with_state(Serving {
             registry,
+            body,
             calls: Arc::new(Semaphore::new(max_calls.max(1))),
         })
+}
+
+/// Reads a request's whole body within `limits`: past `max` bytes (at once
+/// when its Content-Length says so) 413, past the deadline 408, a body the
+/// client broke off 400; each with a JSON-RPC error as its body.
+async fn read_body(body: Body, limits: BodyLimits) -> Result<Bytes, Response> {
+    let too_large = || {
+        refuse_body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is over {} bytes", limits.max),
+        )
+    };
+    if usize::try_from(body.size_hint().lower()).map_or(true, |promised| promised > limits.max) {
+        return Err(too_large());
+    }
+    let read = axum::body::to_bytes(body, limits.max);
+    let read = match limits.timeout {
+        Some(timeout) => tokio::time::timeout(timeout, read).await.map_err(|_| {
+            refuse_body(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the request body took longer than {timeout:?} to arrive"),
+            )
+        })?,
+        None => read.await,
+    };
+    read.map_err(|error| {
+        let over =
+            std::error::Error::source(&error).is_some_and(|source| source.is::<LengthLimitError>());
+        if over {
+            too_large()
+        } else {
+            refuse_body(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the request body: {error}"),
+            )
+        }
+    })
+}
+
+/// A body refused with `status`, said as a JSON-RPC error.
+fn refuse_body(status: StatusCode, why: &str) -> Response {
+    tracing::info!(%status, "body refused: {why}");
+    let refusal = rpc::error_answer(None, wasplug_protocol::codes::INVALID_REQUEST, why, None);
+    json(status, refusal)
 }
 
 /// A response with a JSON body.
@@ -60,11 +118,7 @@ fn unknown_plugin(name: &str) -> Response {
 }
 
 /// `POST /plugins/{name}`: one JSON-RPC request, answered by the plugin.
-async fn call(
-    State(serving): State<Serving>,
-    Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn call(State(serving): State<Serving>, Path(name): Path<String>, body: Body) -> Response {
     // At error level, the span is enabled whenever any event in it is
     // shown: every line of the request names the plugin and the method.
     let span = tracing::error_span!(
@@ -77,25 +131,21 @@ async fn call(
     answer(serving, name, body).instrument(span).await
 }
 
-async fn answer(serving: Serving, name: String, body: Result<Bytes, BytesRejection>) -> Response {
-    let Serving { registry, calls } = serving;
+async fn answer(serving: Serving, name: String, body: Body) -> Response {
+    let Serving {
+        registry,
+        body: limits,
+        calls,
+    } = serving;
+    // Read before anything is answered: an answer that leaves the body
+    // unread closes the connection under a client that may reuse it.
+    let body = match read_body(body, limits).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     if registry.get(&name).is_none() {
         return unknown_plugin(&name);
     }
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            let status = rejection.status();
-            tracing::info!(%status, "body refused: {}", rejection.body_text());
-            let refusal = rpc::error_answer(
-                None,
-                wasplug_protocol::codes::INVALID_REQUEST,
-                &rejection.body_text(),
-                None,
-            );
-            return json(status, refusal);
-        }
-    };
     let request = match rpc::parse(&body) {
         Ok(request) => request,
         Err(bad) => {

@@ -220,3 +220,19 @@ fn usage_errors_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("PARAMS is not JSON"));
 }
+
+#[test]
+fn the_plugin_written_from_the_spec_alone_conforms() {
+    // tests/guests/wat/from_spec.wat: WebAssembly text, no kit, written from
+    // docs/PROTOCOL.md alone.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/wat/from_spec.wat");
+    wasplug()
+        .arg("check")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pass  P-7 "))
+        .stdout(predicate::str::contains("pass  P-9 "))
+        .stdout(predicate::str::contains("conforms to wasplug protocol 1"));
+}

@@ -614,6 +614,77 @@ fn calls_beyond_max_calls_wait_for_a_running_one() {
     assert_eq!(slow.join().unwrap().0.0, 200);
 }
 
+/// Reads `stream` to its end (the server closed it): what came.
+fn read_to_close(stream: &mut TcpStream) -> String {
+    stream.set_read_timeout(Some(HANG)).unwrap();
+    let mut seen = Vec::new();
+    // A reset instead of a clean close is a close too.
+    let _ = stream.read_to_end(&mut seen);
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn a_client_that_dribbles_its_headers_or_body_is_cut_off() {
+    let server = Server::start(&["--header-timeout", "1", "--body-timeout", "1"]);
+    // Headers begun, never ended: closed once the header deadline passes
+    // (an HTTP client gets no answer, there was no request).
+    let mut headers = TcpStream::connect(&server.address).expect("connect");
+    let begun = Instant::now();
+    headers
+        .write_all(b"POST /plugins/test-plugin HTTP/1.1\r\nhost: x\r\n")
+        .expect("send half the headers");
+    read_to_close(&mut headers);
+    assert!(begun.elapsed() < HANG, "the connection stayed open");
+
+    // A connection that never sends anything is closed the same way.
+    let mut idle = TcpStream::connect(&server.address).expect("connect");
+    assert_eq!(read_to_close(&mut idle), "");
+
+    // A body promised, a part sent: 408, with a JSON-RPC error.
+    let mut body = TcpStream::connect(&server.address).expect("connect");
+    body.write_all(
+        b"POST /plugins/test-plugin HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"jsonrpc\"",
+    )
+    .expect("send the headers and part of the body");
+    let answer = read_to_close(&mut body);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("-32600"), "{answer}");
+
+    // A Content-Length over --max-body is refused before any of it is read.
+    let mut big = TcpStream::connect(&server.address).expect("connect");
+    big.write_all(
+        b"POST /plugins/test-plugin HTTP/1.1\r\nhost: x\r\ncontent-length: 999999999\r\n\r\n",
+    )
+    .expect("send the headers");
+    let answer = read_to_close(&mut big);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+
+    // And the server still serves.
+    let (status, _) = get(&agent(), &server.url("/healthz"));
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn connections_beyond_max_connections_wait_for_one_to_close() {
+    let server = Server::start(&["--max-connections", "1", "--header-timeout", "2"]);
+    // Holds the only connection until its header deadline closes it.
+    let mut holder = TcpStream::connect(&server.address).expect("connect");
+    holder
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .expect("send");
+    let held = Instant::now();
+    // Give the server time to accept the holder first.
+    thread::sleep(Duration::from_millis(200));
+    let (status, _) = get(&agent(), &server.url("/healthz"));
+    assert_eq!(status, 200);
+    // A lower bound only: a slower machine makes it later, never earlier.
+    assert!(
+        held.elapsed() >= Duration::from_millis(1500),
+        "a second connection was served beside the first"
+    );
+    read_to_close(&mut holder);
+}
+
 #[test]
 fn a_replaced_file_serves_new_requests_and_a_corrupt_one_keeps_the_old() {
     let server = Server::start(&[]);

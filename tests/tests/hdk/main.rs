@@ -4,10 +4,12 @@
 mod bounds;
 mod cancel;
 mod concurrency;
+mod conformance;
 mod discovery;
 mod errors;
 mod fuzz_props;
 mod given;
+mod host_call_ids;
 mod host_calls;
 mod hostile;
 mod http_fetch;

@@ -295,6 +295,10 @@ func receive(line []byte, name, version string) {
 		}
 		return
 	}
+	if env.Result == nil && env.Error == nil {
+		invalid(`no "method": neither a request nor a response`)
+		return
+	}
 	respond(env)
 }
 
