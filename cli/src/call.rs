@@ -219,7 +219,7 @@ fn read_params(arg: Option<String>) -> anyhow::Result<Option<String>> {
 
 /// Checks PARAMS and keeps them as written (no `Value` is built, so every
 /// number stays exact); a scalar becomes a one-element array, `null` none.
-fn parse_params(text: Option<&str>) -> anyhow::Result<Option<Box<RawValue>>> {
+pub(crate) fn parse_params(text: Option<&str>) -> anyhow::Result<Option<Box<RawValue>>> {
     let Some(text) = text else {
         return Ok(None);
     };

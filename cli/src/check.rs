@@ -5,10 +5,10 @@
 use crate::limits::{Cap, Seconds};
 use crate::{LogLevel, call, host};
 use clap::Args;
-use serde_json::Value;
+
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 use wasplug_hdk::conformance::Checker;
-use wasplug_hdk::{Grants, Limits, Plugin};
+use wasplug_hdk::{Grants, Limits, Plugin, RawValue};
 use wasplug_protocol::PROTOCOL_VERSION;
 
 /// `wasplug check`.
@@ -27,7 +27,7 @@ pub(crate) struct CheckArgs {
     /// method that calls the host (repeatable). Example: --call
     /// many_echo='[2]'.
     #[arg(long = "call", value_name = "METHOD[=PARAMS]", value_parser = parse_call)]
-    calls: Vec<(String, Option<Value>)>,
+    calls: Vec<(String, Option<Box<RawValue>>)>,
     /// Print the results as one JSON array instead of lines.
     #[arg(long)]
     json: bool,
@@ -84,18 +84,13 @@ pub(crate) fn check(args: &CheckArgs, level: LogLevel) -> anyhow::Result<ExitCod
     })
 }
 
-/// A `--call METHOD[=PARAMS]` value.
-fn parse_call(text: &str) -> Result<(String, Option<Value>), String> {
+/// A `--call METHOD[=PARAMS]` value; PARAMS as `wasplug call` reads them
+/// (kept as written).
+fn parse_call(text: &str) -> Result<(String, Option<Box<RawValue>>), String> {
     match text.split_once('=') {
         None => Ok((text.to_owned(), None)),
-        Some((method, params)) => {
-            let params: Value =
-                serde_json::from_str(params).map_err(|e| format!("PARAMS is not JSON ({e})"))?;
-            match params {
-                Value::Array(_) | Value::Object(_) => Ok((method.to_owned(), Some(params))),
-                Value::Null => Ok((method.to_owned(), None)),
-                other => Ok((method.to_owned(), Some(Value::Array(vec![other])))),
-            }
-        }
+        Some((method, params)) => call::parse_params(Some(params))
+            .map(|params| (method.to_owned(), params))
+            .map_err(|error| format!("{error:#}")),
     }
 }

@@ -21,7 +21,7 @@ use crate::{Error, Limits, Plugin};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Instant;
-use wasplug_protocol::{DISCOVER_METHOD, Discover, PROTOCOL_VERSION};
+use wasplug_protocol::{DISCOVER_METHOD, Discover, PROTOCOL_VERSION, RawValue};
 use wasplug_wasi::{Blocked, Embedder, End, Guest, GuestLimits, Outcome, Program, WasiCtx};
 
 /// Bytes the guest's stdout and stderr hold before it waits for us.
@@ -505,12 +505,16 @@ impl Prober {
 }
 
 /// A request line.
-fn request(id: &Value, method: &str, params: Option<&Value>) -> String {
-    let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method});
-    if let (Some(params), Some(object)) = (params, message.as_object_mut()) {
-        object.insert("params".to_owned(), params.clone());
+/// A request line; `params` go out as written (big numbers, spacing).
+fn request(id: &Value, method: &str, params: Option<&RawValue>) -> String {
+    let method = Value::from(method);
+    match params {
+        Some(params) => format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{method},\"params\":{}}}\n",
+            params.get()
+        ),
+        None => format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{method}}}\n"),
     }
-    format!("{message}\n")
 }
 
 /// Checks that `transcript` holds exactly one answer to `id`, an error with
@@ -556,7 +560,7 @@ fn verdict(result: Result<String, String>) -> Checked {
 /// Runs the battery: [`Checker::check`].
 #[derive(Debug, Clone, Default)]
 pub struct Checker {
-    calls: Vec<(String, Option<Value>)>,
+    calls: Vec<(String, Option<Box<RawValue>>)>,
 }
 
 impl Checker {
@@ -566,8 +570,9 @@ impl Checker {
     }
 
     /// Also calls `method` with `params` (P-12: answered once), to check a
-    /// method that makes host calls (P-14). Repeatable.
-    pub fn call(mut self, method: impl Into<String>, params: Option<Value>) -> Self {
+    /// method that makes host calls (P-14). Repeatable. The params are sent
+    /// as written.
+    pub fn call(mut self, method: impl Into<String>, params: Option<Box<RawValue>>) -> Self {
         self.calls.push((method.into(), params));
         self
     }
@@ -848,7 +853,11 @@ impl Checker {
             ),
             Some((method, params)) => {
                 let id = json!(11);
-                let t = prober.probe(&request(&id, &method, Some(&params)));
+                let line = match serde_json::value::to_raw_value(&params) {
+                    Ok(raw) => request(&id, &method, Some(&raw)),
+                    Err(_) => request(&id, &method, None),
+                };
+                let t = prober.probe(&line);
                 let outcome = expect_error(&t, &id, &[-32602])
                     .map(|saw| format!("{method} with {params}: {saw}"))
                     .map_err(|saw| format!("{method} with {params}: {saw}"));
@@ -860,7 +869,7 @@ impl Checker {
         // The methods asked for with --call.
         for (index, (method, params)) in self.calls.iter().enumerate() {
             let id = json!(100 + index);
-            let t = prober.probe(&request(&id, method, params.as_ref()));
+            let t = prober.probe(&request(&id, method, params.as_deref()));
             let answers = t.answers_to(&id);
             let outcome = match answers.as_slice() {
                 [answer] => Ok(format!("{method}: {}", quote(&answer.text))),

@@ -367,7 +367,10 @@ fn an_unknown_method_is_not_found() {
 fn wasplug_check_passes() {
     for Run { kit, plugin, .. } in runs() {
         let report = Checker::new()
-            .call("call_echo", Some(json!(["checked", 1])))
+            .call(
+                "call_echo",
+                Some(raw(r#"["checked", 18446744073709551617]"#)),
+            )
             .check(Ok(&plugin));
         let failures: Vec<String> = report.failures().map(ToString::to_string).collect();
         assert!(

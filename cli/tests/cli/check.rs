@@ -48,9 +48,12 @@ fn the_test_plugin_conforms() {
         .arg("check")
         .arg(test_plugin())
         .args(["--call", "many_echo=[2]"])
+        // Sent as written: the echo comes back digit for digit.
+        .args(["--call", "echo=[18446744073709551617, 1.10]"])
         .assert()
         .success()
         .stdout(predicate::str::contains("conforms to wasplug protocol 1"))
+        .stdout(predicate::str::contains("18446744073709551617, 1.10"))
         .get_output()
         .stdout
         .clone();
@@ -218,7 +221,7 @@ fn usage_errors_exit_2() {
         .args(["check", "--call", "x=[", "p.wasm"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("PARAMS is not JSON"));
+        .stderr(predicate::str::contains("PARAMS is not valid JSON"));
 }
 
 #[test]

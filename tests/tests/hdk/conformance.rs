@@ -7,7 +7,7 @@
 
 use serde_json::json;
 use wasplug_hdk::conformance::{Checker, Report, Status};
-use wasplug_hdk::{Limits, Plugin};
+use wasplug_hdk::{Limits, Plugin, RawValue};
 use wasplug_tests::host::test_plugin;
 
 /// The row of `requirement` whose check is `check`, or the first row of
@@ -46,7 +46,7 @@ fn wat_plugin(name: &str, out: &str, body: &str) -> Plugin {
 #[test]
 fn the_test_plugin_passes_every_requirement_checked() {
     let report = Checker::new()
-        .call("many_echo", Some(json!([2])))
+        .call("many_echo", RawValue::from_string("[2]".to_owned()).ok())
         .check(Ok(&test_plugin()));
     assert!(report.passed(), "{report}");
     for requirement in [
