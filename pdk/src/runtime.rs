@@ -12,7 +12,11 @@ use std::{
     future::Future,
     io::{BufRead, Write},
     pin::Pin,
-    task::{Context, Poll, Waker},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
 };
 use wasplug_protocol::{ErrorObjectOwned, Peer, PeerConfig};
 
@@ -24,24 +28,43 @@ pub(crate) type Reply = Result<Box<RawValue>, ErrorObjectOwned>;
 /// A handler's future: its result, or the error to answer with.
 pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<Box<RawValue>, crate::Error>>>>;
 
+/// Where a host call stands.
+enum HostCall {
+    /// Sent; the waker of its future once that was polled, so that
+    /// combinators that poll only woken futures (`join_all`,
+    /// `FuturesUnordered`) see the answer arrive.
+    Waiting(Option<Waker>),
+    /// Answered, waiting for its future to take the answer.
+    Answered(Reply),
+}
+
 /// The connection state shared by the loop and the host-call futures.
 pub(crate) struct Connection {
     pub(crate) peer: Peer,
     /// Lines waiting to be written to stdout.
     pub(crate) out: Vec<u8>,
-    /// Answers to host calls, waiting for their futures to take them.
-    pub(crate) replies: BTreeMap<u64, Reply>,
-    /// Wakers of host-call futures still waiting for their answer, so that
-    /// combinators that poll only woken futures (`join_all`, `FuturesUnordered`)
-    /// see the answer arrive.
-    pub(crate) waiting: BTreeMap<u64, Waker>,
+    /// The host calls in flight, by id: one map, one lookup per step.
+    calls: BTreeMap<u64, HostCall>,
 }
 
 impl Connection {
+    /// Queues a request to host method `method` (written with the next flush).
+    pub(crate) fn call<P: serde::Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        params: &P,
+    ) -> Result<u64, wasplug_protocol::PeerError> {
+        let id = self.peer.request_to(&mut self.out, method, params)?;
+        self.calls.insert(id, HostCall::Waiting(None));
+        Ok(id)
+    }
+
     /// Files the answer to host call `id` and wakes its future.
     pub(crate) fn reply(&mut self, id: u64, reply: Reply) {
-        self.replies.insert(id, reply);
-        if let Some(waker) = self.waiting.remove(&id) {
+        if let Some(call) = self.calls.get_mut(&id)
+            && let HostCall::Waiting(waker) = std::mem::replace(call, HostCall::Answered(reply))
+            && let Some(waker) = waker
+        {
             waker.wake();
         }
     }
@@ -51,8 +74,7 @@ thread_local! {
     pub(crate) static CONNECTION: RefCell<Connection> = RefCell::new(Connection {
         peer: Peer::new(PeerConfig::default().with_max_pending(MAX_PENDING).with_max_line(usize::MAX)),
         out: Vec::new(),
-        replies: BTreeMap::new(),
-        waiting: BTreeMap::new(),
+        calls: BTreeMap::new(),
     });
 }
 
@@ -65,26 +87,47 @@ pub(crate) fn send(line: &str) {
     with(|c| c.out.extend_from_slice(line.as_bytes()));
 }
 
-/// Writes the queued lines in one go.
+/// Writes the queued lines in one go (the buffer keeps its capacity).
 fn flush() {
-    let out = with(|c| std::mem::take(&mut c.out));
+    let mut out = with(|c| std::mem::take(&mut c.out));
     if out.is_empty() {
         return;
     }
     let mut stdout = std::io::stdout().lock();
     // The host reading our stdout is gone if this fails: nothing to tell.
     let _ = stdout.write_all(&out).and_then(|()| stdout.flush());
+    out.clear();
+    with(|c| {
+        if c.out.is_empty() {
+            c.out = out;
+        }
+    });
 }
 
-/// Polls the tasks until none makes progress, then flushes.
-fn poll_all(tasks: &mut Vec<Task>) {
-    let mut cx = Context::from_waker(Waker::noop());
+/// Set when a task is woken: the loop polls again.
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Polls the tasks until none is woken, then flushes. The caller has
+/// something new for them (a task, an answer), so they are polled once at
+/// least; a task woken while they are polled (an answer filed, a channel
+/// fed by another task) gets another round.
+fn poll_all(tasks: &mut Vec<Task>, woken: &Arc<Woken>) {
+    let waker = Waker::from(Arc::clone(woken));
+    let mut cx = Context::from_waker(&waker);
     loop {
-        let before = tasks.len();
-        let queued = with(|c| c.out.len());
+        woken.0.store(false, Ordering::Relaxed);
         tasks.retain_mut(|task| task.as_mut().poll(&mut cx).is_pending());
-        // A task that finished, or sent something, may have unblocked another.
-        if tasks.len() == before && with(|c| c.out.len()) == queued {
+        if !woken.0.load(Ordering::Relaxed) || tasks.is_empty() {
             break;
         }
     }
@@ -97,9 +140,10 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut tasks: Vec<Task> = Vec::new();
+    let woken = Arc::new(Woken(AtomicBool::new(false)));
     let mut line = String::new();
     loop {
-        poll_all(&mut tasks);
+        poll_all(&mut tasks, &woken);
         line.clear();
         match input.read_line(&mut line) {
             Ok(0) | Err(_) => break,
@@ -113,7 +157,7 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
             tasks.push(task);
         }
     }
-    poll_all(&mut tasks);
+    poll_all(&mut tasks, &woken);
 }
 
 /// The future of one host call's answer.
@@ -125,12 +169,19 @@ impl Future for ReplyFuture {
     type Output = Reply;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        with(|c| match c.replies.remove(&self.id) {
-            Some(reply) => Poll::Ready(reply),
-            None => {
-                c.waiting.insert(self.id, cx.waker().clone());
+        with(|c| match c.calls.get_mut(&self.id) {
+            Some(HostCall::Waiting(waker)) => {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *waker = Some(cx.waker().clone());
+                }
                 Poll::Pending
             }
+            Some(HostCall::Answered(_)) => match c.calls.remove(&self.id) {
+                Some(HostCall::Answered(reply)) => Poll::Ready(reply),
+                _ => Poll::Pending,
+            },
+            // Polled after it was ready: the answer was taken.
+            None => Poll::Pending,
         })
     }
 }
@@ -139,8 +190,7 @@ impl Drop for ReplyFuture {
     fn drop(&mut self) {
         let id = self.id;
         with(|c| {
-            c.replies.remove(&id);
-            c.waiting.remove(&id);
+            c.calls.remove(&id);
             c.peer.cancel(id);
         });
     }
