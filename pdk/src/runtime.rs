@@ -8,7 +8,7 @@
 use serde_json::value::RawValue;
 use std::{
     cell::RefCell,
-    collections::BTreeMap,
+    collections::VecDeque,
     future::Future,
     io::{BufRead, Write},
     pin::Pin,
@@ -43,8 +43,46 @@ pub(crate) struct Connection {
     pub(crate) peer: Peer,
     /// Lines waiting to be written to stdout.
     pub(crate) out: Vec<u8>,
-    /// The host calls in flight, by id: one map, one lookup per step.
-    calls: BTreeMap<u64, HostCall>,
+    /// The host calls in flight, by id: one table, one lookup per step.
+    calls: Calls,
+}
+
+/// The host calls in flight, in the order of their ids. The peer allocates
+/// ids in increasing order, so a new call goes at the back, and the host
+/// mostly answers in order, so the call settled is mostly at the front: a
+/// deque does both without allocating, and finds the others by binary
+/// search (a tree allocated and rebalanced on every round trip).
+#[derive(Default)]
+struct Calls(VecDeque<(u64, HostCall)>);
+
+impl Calls {
+    fn insert(&mut self, id: u64, call: HostCall) {
+        match self.0.back() {
+            Some((last, _)) if *last >= id => {
+                // After the ids wrapped around: keep the order.
+                let at = self.0.partition_point(|(other, _)| *other < id);
+                self.0.insert(at, (id, call));
+            }
+            _ => self.0.push_back((id, call)),
+        }
+    }
+
+    fn position(&self, id: u64) -> Option<usize> {
+        match self.0.front() {
+            Some((first, _)) if *first == id => Some(0),
+            _ => self.0.binary_search_by_key(&id, |(other, _)| *other).ok(),
+        }
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut HostCall> {
+        let at = self.position(id)?;
+        self.0.get_mut(at).map(|(_, call)| call)
+    }
+
+    fn remove(&mut self, id: u64) -> Option<HostCall> {
+        let at = self.position(id)?;
+        self.0.remove(at).map(|(_, call)| call)
+    }
 }
 
 impl Connection {
@@ -61,7 +99,7 @@ impl Connection {
 
     /// Files the answer to host call `id` and wakes its future.
     pub(crate) fn reply(&mut self, id: u64, reply: Reply) {
-        if let Some(call) = self.calls.get_mut(&id)
+        if let Some(call) = self.calls.get_mut(id)
             && let HostCall::Waiting(waker) = std::mem::replace(call, HostCall::Answered(reply))
             && let Some(waker) = waker
         {
@@ -74,7 +112,7 @@ thread_local! {
     pub(crate) static CONNECTION: RefCell<Connection> = RefCell::new(Connection {
         peer: Peer::new(PeerConfig::default().with_max_pending(MAX_PENDING).with_max_line(usize::MAX)),
         out: Vec::new(),
-        calls: BTreeMap::new(),
+        calls: Calls(VecDeque::new()),
     });
 }
 
@@ -169,14 +207,14 @@ impl Future for ReplyFuture {
     type Output = Reply;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        with(|c| match c.calls.get_mut(&self.id) {
+        with(|c| match c.calls.get_mut(self.id) {
             Some(HostCall::Waiting(waker)) => {
                 if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     *waker = Some(cx.waker().clone());
                 }
                 Poll::Pending
             }
-            Some(HostCall::Answered(_)) => match c.calls.remove(&self.id) {
+            Some(HostCall::Answered(_)) => match c.calls.remove(self.id) {
                 Some(HostCall::Answered(reply)) => Poll::Ready(reply),
                 _ => Poll::Pending,
             },
@@ -190,8 +228,27 @@ impl Drop for ReplyFuture {
     fn drop(&mut self) {
         let id = self.id;
         with(|c| {
-            c.calls.remove(&id);
+            c.calls.remove(id);
             c.peer.cancel(id);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_found_whatever_the_order_of_answers() {
+        let mut calls = Calls::default();
+        for id in [3, 5, 9, 1, u64::MAX] {
+            calls.insert(id, HostCall::Waiting(None));
+        }
+        let ids = |calls: &Calls| calls.0.iter().map(|(id, _)| *id).collect::<Vec<u64>>();
+        assert_eq!(ids(&calls), [1, 3, 5, 9, u64::MAX]);
+        assert!(calls.get_mut(5).is_some() && calls.get_mut(4).is_none());
+        assert!(calls.remove(1).is_some() && calls.remove(1).is_none());
+        assert!(calls.remove(u64::MAX).is_some() && calls.remove(9).is_some());
+        assert_eq!(ids(&calls), [3, 5]);
     }
 }
