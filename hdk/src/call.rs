@@ -242,6 +242,8 @@ pub(crate) struct Call {
     /// found to fall at: polled again, the same wait keeps the same timer.
     wake: Option<(u64, Instant)>,
     stderr: StderrLog,
+    /// The line being written to the guest's stdin, kept for the next one.
+    line: Vec<u8>,
     /// Host calls and notifications the guest sent, for the report.
     host_calls_made: u64,
     notifications_received: u64,
@@ -301,6 +303,7 @@ impl Call {
             timeout,
             wake: None,
             stderr,
+            line: Vec::new(),
             host_calls_made: 0,
             notifications_received: 0,
         })
@@ -432,17 +435,24 @@ impl Call {
         id: &RequestId,
         result: &Result<Box<RawValue>, ErrorObjectOwned>,
     ) -> Result<(), ErrorKind> {
-        let line = match result {
-            Ok(value) => self.peer.respond_raw(id, value),
-            Err(error) => self.peer.respond_err(id, error),
-        };
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        match result {
+            Ok(value) => self.peer.respond_raw_to(&mut line, id, value),
+            Err(error) => line.extend_from_slice(self.peer.respond_err(id, error).as_bytes()),
+        }
         let limit = self.shared.limits.max_input();
         let stdin = self.guest.wasi_mut().stdin_mut();
-        if stdin.len().saturating_add(line.len()) > limit {
-            return Err(ErrorKind::InputLimit { limit });
+        let fits = stdin.len().saturating_add(line.len()) <= limit;
+        if fits {
+            stdin.push(&line);
         }
-        stdin.push(line.as_bytes());
-        Ok(())
+        self.line = line;
+        if fits {
+            Ok(())
+        } else {
+            Err(ErrorKind::InputLimit { limit })
+        }
     }
 
     /// Arms the timer for the earlier of `wake` and the call's deadline, and

@@ -30,11 +30,7 @@ where
     P: Serialize + ?Sized,
     R: DeserializeOwned,
 {
-    let id = runtime::with(|c| {
-        let (id, line) = c.peer.request(method, params).map_err(Error::from)?;
-        c.out.extend_from_slice(line.as_bytes());
-        Ok::<_, Error>(id)
-    })?;
+    let id = runtime::with(|c| c.call(method, params)).map_err(Error::from)?;
     let raw = runtime::ReplyFuture { id }
         .await
         .map_err(Error::from_object)?;
@@ -46,7 +42,5 @@ where
 /// # Errors
 /// `-32603` when the params do not serialize to an array or object.
 pub fn notify<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<(), Error> {
-    let line = runtime::with(|c| c.peer.notification(method, params)).map_err(Error::from)?;
-    runtime::send(&line);
-    Ok(())
+    runtime::with(|c| c.peer.notification_to(&mut c.out, method, params)).map_err(Error::from)
 }

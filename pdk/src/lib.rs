@@ -129,8 +129,13 @@ struct Named<H> {
 
 impl<H> Named<H> {
     fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// Room for `n` handlers: registering them moves none.
+    fn with_capacity(n: usize) -> Self {
         Self {
-            entries: Vec::new(),
+            entries: Vec::with_capacity(n),
         }
     }
 
@@ -201,6 +206,7 @@ impl Plugin {
     pub fn from_manifest(manifest: &'static StaticManifest) -> Self {
         Self {
             manifest: Some(manifest),
+            methods: Named::with_capacity(manifest.methods.len()),
             ..Self::new(manifest.name, manifest.version)
         }
     }
@@ -452,11 +458,13 @@ impl std::error::Error for ManifestMismatch {}
 fn answer(id: RequestId, reply: runtime::HandlerFuture) -> runtime::Task {
     Box::pin(async move {
         let result = reply.await;
-        let line = runtime::with(|c| match result {
-            Ok(value) => c.peer.respond_raw(&id, &value),
-            Err(error) => c.peer.respond_err(&id, &ErrorObjectOwned::from(error)),
+        runtime::with(|c| match result {
+            Ok(value) => c.peer.respond_raw_to(&mut c.out, &id, &value),
+            Err(error) => {
+                let line = c.peer.respond_err(&id, &ErrorObjectOwned::from(error));
+                c.out.extend_from_slice(line.as_bytes());
+            }
         });
-        runtime::send(&line);
     })
 }
 

@@ -8,11 +8,15 @@
 use serde_json::value::RawValue;
 use std::{
     cell::RefCell,
-    collections::BTreeMap,
+    collections::VecDeque,
     future::Future,
     io::{BufRead, Write},
     pin::Pin,
-    task::{Context, Poll, Waker},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
 };
 use wasplug_protocol::{ErrorObjectOwned, Peer, PeerConfig, ProtocolError};
 
@@ -24,24 +28,81 @@ pub(crate) type Reply = Result<Box<RawValue>, ErrorObjectOwned>;
 /// A handler's future: its result, or the error to answer with.
 pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<Box<RawValue>, crate::Error>>>>;
 
+/// Where a host call stands.
+enum HostCall {
+    /// Sent; the waker of its future once that was polled, so that
+    /// combinators that poll only woken futures (`join_all`,
+    /// `FuturesUnordered`) see the answer arrive.
+    Waiting(Option<Waker>),
+    /// Answered, waiting for its future to take the answer.
+    Answered(Reply),
+}
+
 /// The connection state shared by the loop and the host-call futures.
 pub(crate) struct Connection {
     pub(crate) peer: Peer,
     /// Lines waiting to be written to stdout.
     pub(crate) out: Vec<u8>,
-    /// Answers to host calls, waiting for their futures to take them.
-    pub(crate) replies: BTreeMap<u64, Reply>,
-    /// Wakers of host-call futures still waiting for their answer, so that
-    /// combinators that poll only woken futures (`join_all`, `FuturesUnordered`)
-    /// see the answer arrive.
-    pub(crate) waiting: BTreeMap<u64, Waker>,
+    /// The host calls in flight, by id: one table, one lookup per step.
+    calls: Calls,
+}
+
+/// The host calls in flight, in the order of their ids. The peer allocates
+/// ids in increasing order, so a new call goes at the back, and the host
+/// mostly answers in order, so the call settled is mostly at the front: a
+/// deque does both without allocating, and finds the others by binary
+/// search (a tree allocated and rebalanced on every round trip).
+#[derive(Default)]
+struct Calls(VecDeque<(u64, HostCall)>);
+
+impl Calls {
+    fn insert(&mut self, id: u64, call: HostCall) {
+        match self.0.back() {
+            Some((last, _)) if *last >= id => {
+                // After the ids wrapped around: keep the order.
+                let at = self.0.partition_point(|(other, _)| *other < id);
+                self.0.insert(at, (id, call));
+            }
+            _ => self.0.push_back((id, call)),
+        }
+    }
+
+    fn position(&self, id: u64) -> Option<usize> {
+        match self.0.front() {
+            Some((first, _)) if *first == id => Some(0),
+            _ => self.0.binary_search_by_key(&id, |(other, _)| *other).ok(),
+        }
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut HostCall> {
+        let at = self.position(id)?;
+        self.0.get_mut(at).map(|(_, call)| call)
+    }
+
+    fn remove(&mut self, id: u64) -> Option<HostCall> {
+        let at = self.position(id)?;
+        self.0.remove(at).map(|(_, call)| call)
+    }
 }
 
 impl Connection {
+    /// Queues a request to host method `method` (written with the next flush).
+    pub(crate) fn call<P: serde::Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        params: &P,
+    ) -> Result<u64, wasplug_protocol::PeerError> {
+        let id = self.peer.request_to(&mut self.out, method, params)?;
+        self.calls.insert(id, HostCall::Waiting(None));
+        Ok(id)
+    }
+
     /// Files the answer to host call `id` and wakes its future.
     pub(crate) fn reply(&mut self, id: u64, reply: Reply) {
-        self.replies.insert(id, reply);
-        if let Some(waker) = self.waiting.remove(&id) {
+        if let Some(call) = self.calls.get_mut(id)
+            && let HostCall::Waiting(waker) = std::mem::replace(call, HostCall::Answered(reply))
+            && let Some(waker) = waker
+        {
             waker.wake();
         }
     }
@@ -51,8 +112,7 @@ thread_local! {
     pub(crate) static CONNECTION: RefCell<Connection> = RefCell::new(Connection {
         peer: Peer::new(PeerConfig::default().with_max_pending(MAX_PENDING).with_max_line(usize::MAX)),
         out: Vec::new(),
-        replies: BTreeMap::new(),
-        waiting: BTreeMap::new(),
+        calls: Calls(VecDeque::new()),
     });
 }
 
@@ -65,26 +125,47 @@ pub(crate) fn send(line: &str) {
     with(|c| c.out.extend_from_slice(line.as_bytes()));
 }
 
-/// Writes the queued lines in one go.
+/// Writes the queued lines in one go (the buffer keeps its capacity).
 fn flush() {
-    let out = with(|c| std::mem::take(&mut c.out));
+    let mut out = with(|c| std::mem::take(&mut c.out));
     if out.is_empty() {
         return;
     }
     let mut stdout = std::io::stdout().lock();
     // The host reading our stdout is gone if this fails: nothing to tell.
     let _ = stdout.write_all(&out).and_then(|()| stdout.flush());
+    out.clear();
+    with(|c| {
+        if c.out.is_empty() {
+            c.out = out;
+        }
+    });
 }
 
-/// Polls the tasks until none makes progress, then flushes.
-fn poll_all(tasks: &mut Vec<Task>) {
-    let mut cx = Context::from_waker(Waker::noop());
+/// Set when a task is woken: the loop polls again.
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Polls the tasks until none is woken, then flushes. The caller has
+/// something new for them (a task, an answer), so they are polled once at
+/// least; a task woken while they are polled (an answer filed, a channel
+/// fed by another task) gets another round.
+fn poll_all(tasks: &mut Vec<Task>, woken: &Arc<Woken>) {
+    let waker = Waker::from(Arc::clone(woken));
+    let mut cx = Context::from_waker(&waker);
     loop {
-        let before = tasks.len();
-        let queued = with(|c| c.out.len());
+        woken.0.store(false, Ordering::Relaxed);
         tasks.retain_mut(|task| task.as_mut().poll(&mut cx).is_pending());
-        // A task that finished, or sent something, may have unblocked another.
-        if tasks.len() == before && with(|c| c.out.len()) == queued {
+        if !woken.0.load(Ordering::Relaxed) || tasks.is_empty() {
             break;
         }
     }
@@ -97,9 +178,10 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut tasks: Vec<Task> = Vec::new();
+    let woken = Arc::new(Woken(AtomicBool::new(false)));
     let mut line = Vec::new();
     loop {
-        poll_all(&mut tasks);
+        poll_all(&mut tasks, &woken);
         line.clear();
         match input.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
@@ -127,7 +209,7 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
             tasks.push(task);
         }
     }
-    poll_all(&mut tasks);
+    poll_all(&mut tasks, &woken);
 }
 
 /// The future of one host call's answer.
@@ -139,12 +221,19 @@ impl Future for ReplyFuture {
     type Output = Reply;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        with(|c| match c.replies.remove(&self.id) {
-            Some(reply) => Poll::Ready(reply),
-            None => {
-                c.waiting.insert(self.id, cx.waker().clone());
+        with(|c| match c.calls.get_mut(self.id) {
+            Some(HostCall::Waiting(waker)) => {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *waker = Some(cx.waker().clone());
+                }
                 Poll::Pending
             }
+            Some(HostCall::Answered(_)) => match c.calls.remove(self.id) {
+                Some(HostCall::Answered(reply)) => Poll::Ready(reply),
+                _ => Poll::Pending,
+            },
+            // Polled after it was ready: the answer was taken.
+            None => Poll::Pending,
         })
     }
 }
@@ -153,9 +242,27 @@ impl Drop for ReplyFuture {
     fn drop(&mut self) {
         let id = self.id;
         with(|c| {
-            c.replies.remove(&id);
-            c.waiting.remove(&id);
+            c.calls.remove(id);
             c.peer.cancel(id);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_found_whatever_the_order_of_answers() {
+        let mut calls = Calls::default();
+        for id in [3, 5, 9, 1, u64::MAX] {
+            calls.insert(id, HostCall::Waiting(None));
+        }
+        let ids = |calls: &Calls| calls.0.iter().map(|(id, _)| *id).collect::<Vec<u64>>();
+        assert_eq!(ids(&calls), [1, 3, 5, 9, u64::MAX]);
+        assert!(calls.get_mut(5).is_some() && calls.get_mut(4).is_none());
+        assert!(calls.remove(1).is_some() && calls.remove(1).is_none());
+        assert!(calls.remove(u64::MAX).is_some() && calls.remove(9).is_some());
+        assert_eq!(ids(&calls), [3, 5]);
     }
 }

@@ -2,11 +2,8 @@
 //! builders of outgoing lines.
 
 use crate::config::PeerConfig;
-use crate::error::{ProtocolError, excerpt};
-use jsonrpsee_types::{
-    ErrorObject, ErrorObjectOwned, Id, Notification, Request, Response, ResponsePayload,
-    TwoPointZero,
-};
+use crate::error::{PeerError, ProtocolError, excerpt};
+use jsonrpsee_types::{ErrorObject, ErrorObjectOwned, Id, Response, ResponsePayload, TwoPointZero};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -147,7 +144,15 @@ pub(crate) fn parse<'a>(line: &'a str, config: &PeerConfig) -> Result<Incoming<'
             return Err(invalid(line, "expected a JSON object".to_owned(), None));
         }
     }
-    match serde_json::from_str::<Envelope<'a>>(line) {
+    match parse_canonical(line) {
+        Some(incoming) => Ok(incoming),
+        None => parse_envelope(line),
+    }
+}
+
+/// The strict parse of a line that is a JSON object, if it is JSON at all.
+fn parse_envelope(line: &str) -> Result<Incoming<'_>, ProtocolError> {
+    match serde_json::from_str::<Envelope<'_>>(line) {
         Ok(envelope) => classify(line, envelope),
         Err(e) if e.is_data() => {
             // E.g. a duplicate member; but the line may also be broken further on.
@@ -156,6 +161,72 @@ pub(crate) fn parse<'a>(line: &'a str, config: &PeerConfig) -> Result<Incoming<'
         }
         Err(e) => Err(not_json(line, &e)),
     }
+}
+
+/// What every line our builders write starts with.
+const PREFIX: &str = r#"{"jsonrpc":"2.0","#;
+
+/// Recognises, without serde, the few shapes this crate's builders write and
+/// the hot path carries: a request or notification whose method needs no
+/// escaping and whose params (if any) come last, and a success response to
+/// a numeric id, each with its members in our order and no whitespace
+/// between them. The params or result are still checked to be one valid
+/// JSON value. Anything else — another member order, whitespace, escapes,
+/// a string id, an error response, every malformed line — returns `None`
+/// and takes the strict parser, so the outcome is the same either way, only
+/// cheaper: inside an interpreted plugin the derived parse cost several
+/// times the rest of a round trip.
+fn parse_canonical(line: &str) -> Option<Incoming<'_>> {
+    let body = line.strip_prefix(PREFIX)?.strip_suffix('}')?;
+    if let Some(rest) = body.strip_prefix(r#""id":"#) {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (id_text, rest) = rest.split_at_checked(digits)?;
+        // JSON has no leading zeros; an id beyond 64 bits is no id of ours.
+        if id_text.starts_with('0') && id_text.len() > 1 {
+            return None;
+        }
+        let id: u64 = id_text.parse().ok()?;
+        if let Some(result) = rest.strip_prefix(r#","result":"#) {
+            return Some(Incoming::Response {
+                id: Some(id),
+                id_text,
+                result: Ok(canonical_value(result)?),
+            });
+        }
+        let (method, params) = canonical_call(rest.strip_prefix(r#","method":"#)?)?;
+        return Some(Incoming::Request {
+            id: Id::Number(id),
+            method,
+            params,
+        });
+    }
+    let (method, params) = canonical_call(body.strip_prefix(r#""method":"#)?)?;
+    Some(Incoming::Notification { method, params })
+}
+
+/// `"method"` and the params after it: a string without escapes or control
+/// characters, then nothing or `,"params":` and an array or object.
+fn canonical_call(text: &str) -> Option<(String, Option<&RawValue>)> {
+    let text = text.strip_prefix('"')?;
+    let end = text.find(|c: char| c == '"' || c == '\\' || c < ' ')?;
+    let (method, rest) = text.split_at_checked(end)?;
+    let rest = rest.strip_prefix('"')?;
+    let params = match rest.strip_prefix(r#","params":"#) {
+        None if rest.is_empty() => None,
+        None => return None,
+        Some(params) if params.starts_with(['[', '{']) => Some(canonical_value(params)?),
+        Some(_) => return None,
+    };
+    Some((method.to_owned(), params))
+}
+
+/// `text` as one JSON value, without whitespace around it.
+fn canonical_value(text: &str) -> Option<&RawValue> {
+    let trimmed = text.trim_matches(JSON_WHITESPACE);
+    if trimmed.len() != text.len() {
+        return None;
+    }
+    serde_json::from_str::<&RawValue>(text).ok()
 }
 
 fn classify<'a>(line: &'a str, env: Envelope<'a>) -> Result<Incoming<'a>, ProtocolError> {
@@ -324,12 +395,15 @@ fn is_structured(raw: &RawValue) -> bool {
 
 /// What kind of JSON value `raw` holds, for error messages.
 pub(crate) fn kind(raw: &RawValue) -> &'static str {
-    match raw
-        .get()
-        .trim_start_matches(JSON_WHITESPACE)
-        .as_bytes()
-        .first()
-    {
+    kind_of(raw.get().as_bytes())
+}
+
+/// What kind of JSON value `json` holds.
+fn kind_of(json: &[u8]) -> &'static str {
+    let start = json
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    match start.and_then(|i| json.get(i)) {
         Some(b'"') => "a string",
         Some(b'[') => "an array",
         Some(b'{') => "an object",
@@ -378,13 +452,7 @@ pub(crate) fn exceeds_depth(json: &[u8], max: usize) -> bool {
 // Building
 
 /// Sent if serializing a message that cannot fail fails nonetheless.
-const FALLBACK_LINE: &str = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"Internal error\"}}\n";
-
-#[derive(Serialize)]
-struct BareNotification<'a> {
-    jsonrpc: TwoPointZero,
-    method: &'a str,
-}
+pub(crate) const FALLBACK_LINE: &str = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"Internal error\"}}\n";
 
 /// Makes one line of a serialized message. serde_json writes no newlines of
 /// its own, but a raw value given to us may contain some (pretty-printed
@@ -409,10 +477,16 @@ fn compact(json: String) -> String {
     if !has_newline(&json) {
         return json;
     }
+    // Only ASCII bytes were removed, so this cannot fail.
+    String::from_utf8(compacted(json.as_bytes())).unwrap_or(json)
+}
+
+/// `json` without its whitespace outside strings.
+fn compacted(json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(json.len());
     let mut in_string = false;
     let mut escaped = false;
-    for b in json.bytes() {
+    for &b in json {
         if in_string {
             if escaped {
                 escaped = false;
@@ -428,8 +502,7 @@ fn compact(json: String) -> String {
         }
         out.push(b);
     }
-    // Only ASCII bytes were removed, so this cannot fail.
-    String::from_utf8(out).unwrap_or(json)
+    out
 }
 
 fn borrow_id<'a>(id: &'a Id<'_>) -> Id<'a> {
@@ -440,27 +513,132 @@ fn borrow_id<'a>(id: &'a Id<'_>) -> Id<'a> {
     }
 }
 
-pub(crate) fn request_line(
-    id: u64,
+// The lines of the hot path are written by hand, straight into the caller's
+// buffer: byte for byte what serde_json writes for the jsonrpsee types
+// (`hand_written_lines_are_what_serde_writes`), without a serialized value
+// in between.
+
+/// Appends a request (`id`) or notification line calling `method` with
+/// `params`, which must serialize to an array or object (`null`: none).
+/// On error `out` is left as it was.
+pub(crate) fn write_call<P: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    id: Option<u64>,
     method: &str,
-    params: Option<&RawValue>,
-) -> Result<String, serde_json::Error> {
-    let request = Request::borrowed(method, params, Id::Number(id));
-    Ok(finish(serde_json::to_string(&request)?, params))
+    params: &P,
+) -> Result<(), PeerError> {
+    let start = out.len();
+    out.extend_from_slice(PREFIX.as_bytes());
+    if let Some(id) = id {
+        out.extend_from_slice(br#""id":"#);
+        push_u64(out, id);
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""method":"#);
+    push_json_string(out, method);
+    let params_at = out.len();
+    out.extend_from_slice(br#","params":"#);
+    let value_at = out.len();
+    if let Err(e) = serde_json::to_writer(&mut *out, params) {
+        out.truncate(start);
+        return Err(e.into());
+    }
+    match kind_of(out.get(value_at..).unwrap_or_default()) {
+        "an array" | "an object" => compact_from(out, value_at),
+        "null" => out.truncate(params_at),
+        found => {
+            out.truncate(start);
+            return Err(PeerError::InvalidParams {
+                method: method.to_owned(),
+                found,
+            });
+        }
+    }
+    out.extend_from_slice(b"}\n");
+    Ok(())
 }
 
-pub(crate) fn notification_line(
-    method: &str,
-    params: Option<&RawValue>,
-) -> Result<String, serde_json::Error> {
-    let json = match params {
-        Some(params) => serde_json::to_string(&Notification::new(Cow::Borrowed(method), params))?,
-        None => serde_json::to_string(&BareNotification {
-            jsonrpc: TwoPointZero,
-            method,
-        })?,
+/// Appends the success response line to request `id`.
+pub(crate) fn write_response_raw(out: &mut Vec<u8>, id: &Id<'_>, result: &RawValue) {
+    out.extend_from_slice(PREFIX.as_bytes());
+    out.extend_from_slice(br#""id":"#);
+    match id {
+        Id::Null => out.extend_from_slice(b"null"),
+        Id::Number(n) => push_u64(out, *n),
+        Id::Str(s) => push_json_string(out, s),
+    }
+    out.extend_from_slice(br#","result":"#);
+    let value_at = out.len();
+    out.extend_from_slice(result.get().as_bytes());
+    compact_from(out, value_at);
+    out.extend_from_slice(b"}\n");
+}
+
+/// A line built in a buffer, as a `String`.
+pub(crate) fn into_line(bytes: Vec<u8>) -> Result<String, PeerError> {
+    // Everything written is UTF-8: serde_json's output, our ASCII, `&str`s.
+    String::from_utf8(bytes)
+        .map_err(|e| PeerError::Serialize(serde::ser::Error::custom(e.utf8_error())))
+}
+
+/// Compacts the JSON from `from` on if a raw value in it (pretty-printed
+/// JSON given to us) brought a line break, which would break the framing;
+/// serde_json writes none of its own.
+fn compact_from(out: &mut Vec<u8>, from: usize) {
+    let Some(tail) = out.get(from..) else {
+        return;
     };
-    Ok(finish(json, params))
+    if !tail.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return;
+    }
+    let tail = compacted(tail);
+    out.truncate(from);
+    out.extend_from_slice(&tail);
+}
+
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    for slot in digits.iter_mut().rev() {
+        // A digit: `n % 10` fits.
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(digits.len() - len..).unwrap_or_default());
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it.
+fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        for b in text.bytes() {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0..0x20 => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.extend_from_slice(b"\\u00");
+                    for nibble in [b >> 4, b & 0xf] {
+                        out.push(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+                    }
+                }
+                // Other bytes, of multi-byte characters too, go as they are.
+                b => out.push(b),
+            }
+        }
+    }
+    out.push(b'"');
 }
 
 pub(crate) fn response_ok_line<R: Serialize + ?Sized>(
@@ -471,14 +649,6 @@ pub(crate) fn response_ok_line<R: Serialize + ?Sized>(
     // `R` may hold raw values anywhere inside: check the whole line.
     let json = serde_json::to_string(&response)?;
     Ok(finish(compact(json), None))
-}
-
-pub(crate) fn response_raw_line(id: &Id<'_>, result: &RawValue) -> String {
-    let response = Response::new(ResponsePayload::success(result), borrow_id(id));
-    serde_json::to_string(&response).map_or_else(
-        |_| FALLBACK_LINE.to_owned(),
-        |json| finish(json, Some(result)),
-    )
 }
 
 pub(crate) fn response_err_line(id: &Id<'_>, error: &ErrorObjectOwned) -> String {
@@ -492,6 +662,7 @@ pub(crate) fn response_err_line(id: &Id<'_>, error: &ErrorObjectOwned) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonrpsee_types::{Notification, Request};
 
     #[test]
     fn depth_scan_ignores_strings() {
@@ -510,16 +681,145 @@ mod tests {
         assert_eq!(compact("[1, 2]".to_owned()), "[1, 2]");
     }
 
+    /// What an incoming message is, for comparing two parses.
+    fn describe(incoming: &Incoming<'_>) -> String {
+        match incoming {
+            Incoming::Request { id, method, params } => {
+                format!("request {id:?} {method} {:?}", params.map(RawValue::get))
+            }
+            Incoming::Notification { method, params } => {
+                format!("notification {method} {:?}", params.map(RawValue::get))
+            }
+            Incoming::Response {
+                id,
+                id_text,
+                result,
+            } => format!(
+                "response {id:?} {id_text} {:?}",
+                result.as_ref().map(|r| r.get())
+            ),
+        }
+    }
+
+    #[test]
+    fn the_canonical_shapes_parse_as_the_strict_parser_parses_them() {
+        let canonical = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":[1,{"a":"x\"}"}]}"#,
+            r#"{"jsonrpc":"2.0","id":0,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"é ✓","params":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"progress","params":[50]}"#,
+            r#"{"jsonrpc":"2.0","method":"tick"}"#,
+            r#"{"jsonrpc":"2.0","id":7,"result":18446744073709551617}"#,
+            r#"{"jsonrpc":"2.0","id":7,"result":"}"}"#,
+            r#"{"jsonrpc":"2.0","id":7,"result":null}"#,
+            r#"{"jsonrpc":"2.0","id":7,"result":{"a":[1,2.5e3,"\u00e9"]}}"#,
+        ];
+        for line in canonical {
+            let fast = parse_canonical(line).unwrap_or_else(|| panic!("not canonical: {line}"));
+            let strict = parse_envelope(line).unwrap();
+            assert_eq!(describe(&fast), describe(&strict), "{line}");
+        }
+        // Everything else takes the strict parser, errors included.
+        let other = [
+            r#"{"jsonrpc":"2.0","id":"1","method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":01,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":18446744073709551616,"result":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m\u0065"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1],"params":[2]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1],"result":2}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"m"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1 }"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}}"#,
+            r#"{"jsonrpc":"2.0","method":"m","params":null}"#,
+            r#"{"jsonrpc":"2.0","method":"m","x":1}"#,
+            r#"{"jsonrpc":"2.0", "method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+        ];
+        for line in other {
+            assert!(parse_canonical(line).is_none(), "{line}");
+        }
+    }
+
+    fn call_line(id: Option<u64>, method: &str, params: Option<&RawValue>) -> String {
+        let mut out = b"before".to_vec();
+        write_call(&mut out, id, method, &params).unwrap();
+        String::from_utf8(out.split_off(6)).unwrap()
+    }
+
+    #[test]
+    fn hand_written_lines_are_what_serde_writes() {
+        let params = RawValue::from_string(r#"[1,"x"]"#.to_owned()).unwrap();
+        for method in ["m", "é \"q\" \\ \n\t\u{1}\u{8}\u{c}\u{1f}\u{7f}"] {
+            for params in [None, Some(&*params)] {
+                let request = Request::borrowed(method, params, Id::Number(u64::MAX));
+                let serde = serde_json::to_string(&request).unwrap() + "\n";
+                assert_eq!(call_line(Some(u64::MAX), method, params), serde);
+                let serde = match params {
+                    Some(params) => {
+                        serde_json::to_string(&Notification::new(method.into(), params))
+                    }
+                    None => serde_json::to_string(
+                        &serde_json::json!({"jsonrpc": "2.0", "method": method}),
+                    ),
+                };
+                assert_eq!(call_line(None, method, params), serde.unwrap() + "\n");
+            }
+        }
+        for id in [
+            Id::Number(0),
+            Id::Number(10),
+            Id::Null,
+            Id::Str("a\"\u{0}é".into()),
+        ] {
+            let response = Response::new(ResponsePayload::success(&*params), borrow_id(&id));
+            let serde = serde_json::to_string(&response).unwrap() + "\n";
+            let mut line = Vec::new();
+            write_response_raw(&mut line, &id, &params);
+            assert_eq!(String::from_utf8(line).unwrap(), serde);
+        }
+    }
+
+    #[test]
+    fn a_failed_call_line_leaves_the_buffer_as_it_was() {
+        let mut out = b"kept\n".to_vec();
+        for scalar in [
+            serde_json::json!(1),
+            serde_json::json!("s"),
+            serde_json::json!(true),
+        ] {
+            assert!(matches!(
+                write_call(&mut out, Some(1), "m", &scalar),
+                Err(PeerError::InvalidParams { .. })
+            ));
+        }
+        let mut map = std::collections::BTreeMap::new();
+        map.insert(vec![1u8], 1);
+        assert!(matches!(
+            write_call(&mut out, None, "m", &map),
+            Err(PeerError::Serialize(_))
+        ));
+        assert_eq!(out, b"kept\n");
+    }
+
     #[test]
     fn builders() {
         let params = RawValue::from_string("[1, {\"x\":\n2}]".to_owned()).unwrap();
         assert_eq!(
-            request_line(3, "m", Some(&params)).unwrap(),
+            call_line(Some(3), "m", Some(&params)),
             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"m\",\"params\":[1,{\"x\":2}]}\n"
         );
         assert_eq!(
-            notification_line("n", None).unwrap(),
+            call_line(None, "n", None),
             "{\"jsonrpc\":\"2.0\",\"method\":\"n\"}\n"
+        );
+        let mut line = Vec::new();
+        write_response_raw(&mut line, &Id::Number(1), &params);
+        assert_eq!(
+            line,
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[1,{\"x\":2}]}\n"
         );
         assert_eq!(
             response_err_line(&Id::Str("q".into()), &crate::codes::error(5, "five", None)),
