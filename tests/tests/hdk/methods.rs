@@ -1,8 +1,9 @@
 //! Every method of the test plugin, under every executor.
 
 use serde_json::{Value, json};
-use wasplug_hdk::ErrorKind;
-use wasplug_tests::host::{on_each_executor, test_plugin};
+use std::time::Duration;
+use wasplug_hdk::{ErrorKind, Limits};
+use wasplug_tests::host::{on_each_executor, test_plugin, test_plugin_builder};
 
 #[test]
 fn ping_echo_and_discover() {
@@ -160,7 +161,10 @@ fn a_panic_is_a_trap_whose_message_leads_with_the_panic() {
 #[test]
 fn log_and_big() {
     on_each_executor(|| async {
-        let plugin = test_plugin();
+        // A correctness test, not a timed one: a MiB through a debug build
+        // of the interpreter may take longer than the default timeout.
+        let patient = Limits::default().with_timeout(Some(Duration::from_secs(600)));
+        let plugin = test_plugin_builder(patient).build().unwrap();
         assert_eq!(plugin.call("log", json!([5])).await.unwrap(), json!(5));
         let big: String = plugin.call_typed("big", &[1 << 20]).await.unwrap();
         assert_eq!(big.len(), 1 << 20);

@@ -62,7 +62,10 @@ fn peak_memory_covers_what_the_plugin_grew_to() {
     assert!(ping.peak_memory >= 64 << 10, "at least one page: {ping:?}");
 
     let size = 1 << 20;
-    let (result, big) = call(&plugin, "big", &format!("[{size}]"), &CallOptions::new());
+    // A correctness test, not a timed one: a MiB through a debug build of
+    // the interpreter may take longer than the default timeout.
+    let patient = CallOptions::new().with_timeout(Some(Duration::from_secs(600)));
+    let (result, big) = call(&plugin, "big", &format!("[{size}]"), &patient);
     assert_eq!(result.unwrap().get().len(), size + 2);
     // The string, then its JSON text: both live at once.
     assert!(
