@@ -67,6 +67,27 @@ fn params_text(params: Option<Box<RawValue>>) -> String {
     params.map_or_else(|| "null".to_owned(), |raw| raw.get().to_owned())
 }
 
+/// Who answers a host method: the app's sync or async handler.
+#[derive(Clone)]
+enum Answerer {
+    Sync(Arc<dyn HostHandler>),
+    Async(Arc<dyn AsyncHostHandler>),
+}
+
+impl Answerer {
+    async fn answer(
+        self,
+        plugin: String,
+        method: String,
+        params: String,
+    ) -> Result<String, HostError> {
+        match self {
+            Self::Sync(handler) => handler.call(plugin, method, params),
+            Self::Async(handler) => handler.call(plugin, method, params).await,
+        }
+    }
+}
+
 /// The host kit's router of `methods`, each answered by `handler`, and
 /// of `async_methods`, each answered by `async_handler` (names without a
 /// handler are left out).
@@ -76,29 +97,21 @@ pub(crate) fn router(
     async_methods: &[String],
     async_handler: Option<&Arc<dyn AsyncHostHandler>>,
 ) -> HostMethods {
+    let sync = handler.map(|h| (methods, Answerer::Sync(Arc::clone(h))));
+    let not_sync = async_handler.map(|h| (async_methods, Answerer::Async(Arc::clone(h))));
     let mut router = HostMethods::new(());
-    if let Some(handler) = handler {
-        for name in methods {
-            let (handler, method) = (Arc::clone(handler), name.clone());
+    for (names, answerer) in sync.into_iter().chain(not_sync) {
+        for name in names {
+            let (answerer, method) = (answerer.clone(), name.clone());
             router = router.method(
                 name.clone(),
                 move |ctx: HostContext<()>, params: Option<Box<RawValue>>| {
-                    let plugin = ctx.plugin().to_owned();
-                    let result = handler.call(plugin, method.clone(), params_text(params));
-                    async move { answer(result) }
-                },
-            );
-        }
-    }
-    if let Some(handler) = async_handler {
-        for name in async_methods {
-            let (handler, method) = (Arc::clone(handler), name.clone());
-            router = router.method(
-                name.clone(),
-                move |ctx: HostContext<()>, params: Option<Box<RawValue>>| {
-                    let (handler, method) = (Arc::clone(&handler), method.clone());
-                    let plugin = ctx.plugin().to_owned();
-                    async move { answer(handler.call(plugin, method, params_text(params)).await) }
+                    let call = answerer.clone().answer(
+                        ctx.plugin().to_owned(),
+                        method.clone(),
+                        params_text(params),
+                    );
+                    async move { answer(call.await) }
                 },
             );
         }
