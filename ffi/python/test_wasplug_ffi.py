@@ -1,0 +1,303 @@
+"""End-to-end tests of the Python binding of wasplug-ffi (run by .ci/ffi).
+
+The generated module `wasplug_ffi` and its library must be importable
+(`PYTHONPATH`), and `WASPLUG_TEST_PLUGIN` must name the test plugin's .wasm.
+"""
+
+import asyncio
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from wasplug_ffi import (
+    AsyncHostHandler,
+    CancelToken,
+    ErrorKind,
+    HostError,
+    HostHandler,
+    Limits,
+    LoadOptions,
+    LogHandler,
+    Plugin,
+    WasplugError,
+    default_limits,
+)
+
+TEST_PLUGIN = os.environ["WASPLUG_TEST_PLUGIN"]
+# Generous hang-catcher: a debug build on a loaded 2-core machine.
+HANG = 30.0
+
+# A plugin that never answers: it writes "tick" to stderr after every
+# 20000 loop iterations, forever, so a log handler sees whether it still runs.
+TICKER = b"""(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "tick\\n")
+  (func $spin (local $i i32)
+    (local.set $i (i32.const 20000))
+    (loop (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if 0 (local.get $i))))
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 5))
+    (loop (call $spin) (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8))) (br 0))))
+"""
+
+
+class Lines(LogHandler):
+    """Collects the plugin's stderr lines."""
+
+    def __init__(self):
+        self.lines = []
+        self.lock = threading.Lock()
+
+    def log(self, plugin, line):
+        with self.lock:
+            self.lines.append((plugin, line))
+
+    def count(self):
+        with self.lock:
+            return len(self.lines)
+
+
+class Host(HostHandler):
+    """`echo` and `double`; `refuse` throws a JSON-RPC error."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, plugin, method, params_json):
+        self.calls.append((plugin, method))
+        params = json.loads(params_json)
+        if method == "echo":
+            return params_json
+        if method == "double":
+            return json.dumps(params[0] * 2)
+        if method == "refuse":
+            raise HostError.Rpc(-32001, "refused by the host", json.dumps({"why": "test"}))
+        raise ValueError(f"unexpected method {method}")
+
+
+class SlowHost(AsyncHostHandler):
+    """`later`: answers its params after an asyncio sleep."""
+
+    async def call(self, plugin, method, params_json):
+        await asyncio.sleep(0.05)
+        return params_json
+
+
+def load(**options):
+    return Plugin.from_file(TEST_PLUGIN, LoadOptions(**options))
+
+
+def failure(call):
+    with pytest.raises(WasplugError) as info:
+        call()
+    return info.value
+
+
+def wait_until(predicate, what):
+    deadline = time.monotonic() + HANG
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_blocking_and_async_calls_answer():
+    plugin = load()
+    assert plugin.name() == "test-plugin"
+    assert plugin.call_blocking("ping", "null") == '"pong"'
+    assert asyncio.run(plugin.call("ping", "null")) == '"pong"'
+    assert "ping" in json.loads(plugin.manifest_json())["methods"]
+
+
+def test_results_keep_every_number():
+    plugin = load()
+    big = "[18446744073709551617,1.0000000000000000001]"
+    assert plugin.call_blocking("echo", big) == big
+
+
+def test_limits_default_to_the_host_kits():
+    assert Limits() == default_limits()
+    plugin = load(limits=Limits(fuel=None, timeout_ms=5000))
+    assert plugin.limits().fuel is None
+    assert plugin.limits().timeout_ms == 5000
+
+
+def test_host_methods_in_python():
+    host = Host()
+    plugin = load(name="p", host_methods=["echo", "double", "refuse"], host=host)
+    assert plugin.call_blocking("call_host", '["double", [21]]') == "42"
+    assert plugin.call_blocking("many_echo", "[20]") == "20"
+    assert plugin.call_blocking("concurrent_echo", "[10]") == "10"
+    assert ("p", "double") in host.calls
+    # The host's error reaches the plugin, which answers with it.
+    error = failure(lambda: plugin.call_blocking("call_host", '["refuse", []]'))
+    assert error.kind == ErrorKind.PLUGIN
+    assert error.code == -32001
+    assert "refused by the host" in error.message
+    # A method the plugin was not given answers -32601.
+    error = failure(lambda: plugin.call_blocking("call_host", '["missing", []]'))
+    assert error.code == -32601
+
+
+def test_async_host_methods():
+    plugin = load(async_host_methods=["later"], async_host=SlowHost())
+
+    async def main():
+        return await plugin.call("call_host", '["later", {"a": 1}]')
+
+    assert json.loads(asyncio.run(main())) == {"a": 1}
+
+
+def test_plugin_errors_carry_code_data_and_context():
+    plugin = load(name="errs")
+    error = failure(lambda: plugin.call_blocking("fail", "null"))
+    assert isinstance(error, WasplugError.Failure)
+    assert error.kind == ErrorKind.PLUGIN
+    assert error.code == -32000
+    assert error.message == "deliberate failure"
+    assert json.loads(error.data_json) == {"reason": "the test asked for it", "retry": False}
+    assert (error.plugin, error.method) == ("errs", "fail")
+
+
+def test_a_panic_is_a_trap_with_the_stderr_tail():
+    lines = Lines()
+    plugin = load(log=lines)
+    error = failure(lambda: plugin.call_blocking("panic", "null"))
+    assert error.kind == ErrorKind.TRAP
+    assert error.code is None
+    assert any("deliberate panic" in line for line in error.stderr)
+    assert any("deliberate panic" in line for _, line in lines.lines)
+
+
+def test_the_log_handler_gets_stderr_lines():
+    lines = Lines()
+    plugin = load(name="logger", log=lines)
+    assert plugin.call_blocking("log", "[3]") == "3"
+    assert lines.lines == [("logger", f"log line {i}") for i in range(3)]
+
+
+def test_config_args_and_env():
+    plugin = load(config_json='{"colour": "blue"}', args=["-v"], env={"MODE": "test"})
+    assert plugin.call_blocking("config", '["colour"]') == '"blue"'
+    assert json.loads(plugin.call_blocking("args_env", "null")) == {
+        "args": ["-v"],
+        "env": {"MODE": "test"},
+    }
+
+
+def test_bad_params_and_bad_modules():
+    plugin = load()
+    assert failure(lambda: plugin.call_blocking("ping", '"text"')).kind == ErrorKind.INVALID_PARAMS
+    assert failure(lambda: plugin.call_blocking("ping", "{nope")).kind == ErrorKind.JSON
+    error = failure(lambda: Plugin.from_bytes(b"not wasm", LoadOptions()))
+    assert error.kind == ErrorKind.INVALID_MODULE
+    error = failure(lambda: Plugin.from_file("/nonexistent/x.wasm", LoadOptions()))
+    assert error.kind == ErrorKind.IO
+    error = failure(lambda: load(config_json="[1]"))
+    assert error.kind == ErrorKind.JSON
+
+
+def test_fuel_and_timeout_limits():
+    plugin = load(limits=Limits(fuel=100_000))
+    error = failure(lambda: plugin.call_blocking("prime_sieve", "[1000000]"))
+    assert error.kind == ErrorKind.OUT_OF_FUEL
+    assert "fuel budget of 100000" in error.message
+    ticker = Plugin.from_bytes(TICKER, LoadOptions(limits=Limits(fuel=None, timeout_ms=200)))
+    started = time.monotonic()
+    error = failure(lambda: ticker.call_blocking("spin", "null"))
+    assert error.kind == ErrorKind.TIMEOUT
+    assert time.monotonic() - started < HANG
+
+
+def test_concurrent_calls_on_threads_and_in_asyncio():
+    plugin = load(host_methods=["echo"], host=Host())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda n: plugin.call_blocking("many_echo", f"[{n}]"), range(8)))
+    assert results == [str(n) for n in range(8)]
+
+    async def main():
+        calls = [plugin.call("prime_sieve", f"[{1000 * n}]") for n in range(1, 6)]
+        return await asyncio.gather(*calls)
+
+    counts = [json.loads(r)["count"] for r in asyncio.run(main())]
+    assert counts == [168, 303, 430, 550, 669]
+
+
+def unlimited_ticker(lines):
+    limits = Limits(fuel=None, timeout_ms=None)
+    return Plugin.from_bytes(TICKER, LoadOptions(name="ticker", limits=limits, log=lines))
+
+
+def assert_stopped(lines):
+    """The ticker writes no more lines: its call has ended."""
+    before = lines.count()
+    time.sleep(0.5)
+    assert lines.count() == before, "the cancelled plugin still runs"
+
+
+def test_a_cancel_token_stops_a_spinning_blocking_call():
+    lines = Lines()
+    plugin = unlimited_ticker(lines)
+    token = CancelToken()
+    outcome = {}
+
+    def run():
+        try:
+            plugin.call_blocking("spin", "null", token)
+        except WasplugError as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_until(lambda: lines.count() >= 3, "the plugin to tick")
+    cancelled_at = time.monotonic()
+    token.cancel()
+    thread.join(HANG)
+    assert not thread.is_alive()
+    assert time.monotonic() - cancelled_at < HANG
+    assert outcome["error"].kind == ErrorKind.CANCELLED
+    assert outcome["error"].method == "spin"
+    assert token.is_cancelled()
+    assert_stopped(lines)
+    # A cancelled token cancels later calls at once.
+    error = failure(lambda: plugin.call_blocking("spin", "null", token))
+    assert error.kind == ErrorKind.CANCELLED
+
+
+def test_cancelling_the_asyncio_task_drops_the_call():
+    lines = Lines()
+    plugin = unlimited_ticker(lines)
+
+    async def main():
+        task = asyncio.create_task(plugin.call("spin", "null"))
+        while lines.count() < 3:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, HANG)
+
+    asyncio.run(main())
+    assert_stopped(lines)
+
+
+def test_a_cancel_token_stops_an_async_call():
+    lines = Lines()
+    plugin = unlimited_ticker(lines)
+    token = CancelToken()
+
+    async def main():
+        task = asyncio.create_task(plugin.call("spin", "null", token))
+        while lines.count() < 3:
+            await asyncio.sleep(0.01)
+        token.cancel()
+        with pytest.raises(WasplugError) as info:
+            await asyncio.wait_for(task, HANG)
+        return info.value
+
+    assert asyncio.run(main()).kind == ErrorKind.CANCELLED
+    assert_stopped(lines)

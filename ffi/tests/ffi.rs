@@ -1,0 +1,130 @@
+//! The bindings' API, called from Rust: what every foreign language calls
+//! through the generated code.
+#![allow(clippy::result_large_err)] // the bindings' error, by value as UniFFI passes it
+
+use std::{
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+use wasplug_ffi::{
+    CancelToken, ErrorKind, HostError, HostHandler, Limits, LoadOptions, LogHandler, Plugin,
+    WasplugError,
+};
+use wasplug_tests::guests::TEST_PLUGIN;
+
+/// A hang-catcher for a debug build on a loaded machine.
+const HANG: Duration = Duration::from_secs(30);
+
+/// Answers `triple` with three times its one param; `refuse` with an error.
+struct Host;
+
+impl HostHandler for Host {
+    fn call(&self, plugin: String, method: String, params: String) -> Result<String, HostError> {
+        assert_eq!(plugin, "t");
+        let params: Vec<i64> = serde_json::from_str(&params).unwrap();
+        match method.as_str() {
+            "triple" => Ok((params[0] * 3).to_string()),
+            _ => Err(HostError::Rpc {
+                code: -32042,
+                message: "no".into(),
+                data_json: Some("{\"x\":1}".into()),
+            }),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Lines(Mutex<Vec<String>>);
+
+impl LogHandler for Lines {
+    fn log(&self, _plugin: String, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+fn options() -> LoadOptions {
+    LoadOptions {
+        name: Some("t".into()),
+        limits: Limits::default(),
+        host_methods: vec!["triple".into(), "refuse".into()],
+        host: Some(Arc::new(Host)),
+        async_host_methods: Vec::new(),
+        async_host: None,
+        log: None,
+        config_json: None,
+        args: Vec::new(),
+        env: Default::default(),
+    }
+}
+
+fn failure(result: Result<String, WasplugError>) -> WasplugError {
+    result.expect_err("the call should fail")
+}
+
+#[test]
+fn calls_host_methods_errors_and_logs() {
+    let lines = Arc::new(Lines::default());
+    let plugin = Plugin::from_file(
+        TEST_PLUGIN.into(),
+        LoadOptions {
+            log: Some(lines.clone()),
+            ..options()
+        },
+    )
+    .unwrap();
+    let call =
+        |method: &str, params: &str| plugin.call_blocking(method.into(), params.into(), None);
+    assert_eq!(call("ping", "null").unwrap(), "\"pong\"");
+    assert_eq!(call("call_host", r#"["triple", [14]]"#).unwrap(), "42");
+    let WasplugError::Failure {
+        kind,
+        code,
+        data_json,
+        ..
+    } = failure(call("call_host", r#"["refuse", [1]]"#));
+    assert_eq!((kind, code), (ErrorKind::Plugin, Some(-32042)));
+    assert_eq!(data_json.as_deref(), Some("{\"x\":1}"));
+    assert_eq!(call("log", "[2]").unwrap(), "2");
+    assert_eq!(*lines.0.lock().unwrap(), ["log line 0", "log line 1"]);
+    let WasplugError::Failure {
+        kind,
+        plugin: name,
+        method,
+        stderr,
+        ..
+    } = failure(call("panic", "null"));
+    assert_eq!(kind, ErrorKind::Trap);
+    assert_eq!(
+        (name.as_deref(), method.as_deref()),
+        (Some("t"), Some("panic"))
+    );
+    assert!(stderr.iter().any(|l| l.contains("deliberate panic")));
+    assert_eq!(failure(call("ping", "5")).kind(), ErrorKind::InvalidParams);
+}
+
+#[test]
+fn a_cancel_token_stops_a_spinning_call() {
+    let spinner = r#"(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))"#;
+    let options = LoadOptions {
+        limits: Limits {
+            fuel: None,
+            timeout_ms: None,
+            ..Limits::default()
+        },
+        ..options()
+    };
+    let plugin = Plugin::from_bytes(spinner.as_bytes().to_vec(), options).unwrap();
+    let token = CancelToken::new();
+    let call = thread::spawn({
+        let (plugin, token) = (plugin.clone(), token.clone());
+        move || plugin.call_blocking("spin".into(), "null".into(), Some(token))
+    });
+    thread::sleep(Duration::from_millis(200));
+    assert!(!call.is_finished(), "the spinner ended by itself");
+    let cancelled = Instant::now();
+    token.cancel();
+    let error = failure(call.join().unwrap());
+    assert_eq!(error.kind(), ErrorKind::Cancelled);
+    assert!(cancelled.elapsed() < HANG);
+}
