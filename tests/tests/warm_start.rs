@@ -137,7 +137,6 @@ fn a_warm_call_costs_about_a_plain_ping() {
         cold_ping > 5 * warm_ping,
         "cold {cold_ping}, warm {warm_ping}"
     );
-    println!("fuel: plain ping {plain}, warm ping {warm_ping}, cold ping {cold_ping}, init {init}");
 }
 
 #[test]
@@ -154,16 +153,15 @@ fn a_call_with_less_memory_than_the_image_fails_with_the_limit() {
 }
 
 fn init_failure(wat_body: &str, limits: Limits) -> (InitFailure, wasplug_hdk::Error) {
+    // Logs "boom" (an iovec at 64 pointing at it), then does `wat_body`.
     let wat = format!(
         r#"(module
-          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
           (memory (export "memory") 1)
-          (data (i32.const 0) "\10\00\00\00\05\00\00\00")
-          (data (i32.const 16) "boom\n")
-          (func (export "wasplug_init")
-            (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
-            {wat_body})
-          (func (export "_start")))"#
+          (data (i32.const 64) "\48\00\00\00\05\00\00\00boom\n")
+          (func $log (drop (call $fd_write (i32.const 2) (i32.const 64) (i32.const 1) (i32.const 96))))
+          (func (export "_start"))
+          (func (export "wasplug_init") (call $log) {wat_body}))"#
     );
     let started = Instant::now();
     let error = Plugin::builder(wat)
