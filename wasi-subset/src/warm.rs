@@ -101,9 +101,12 @@ impl Globals {
 pub(crate) struct Snapshot {
     /// The memory's size, in bytes.
     memory: u64,
-    /// Where each run of differing bytes goes, and where it is in `bytes`.
-    runs: Vec<(usize, Range<usize>)>,
+    /// How to write each run of differing bytes.
+    runs: Vec<Run>,
+    /// The bytes the [`Run::Copy`]s copy.
     bytes: Box<[u8]>,
+    /// Bytes the runs write.
+    written: usize,
     globals: Vec<(String, Val)>,
 }
 
@@ -131,7 +134,7 @@ impl Snapshot {
             .get_memory(store, "memory")
             .ok_or(InitFailure::Ended(End::NoMemory))?;
         let image = memory.data(store);
-        let mut runs: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
         let mut bytes = Vec::new();
         let mut run: Option<Range<usize>> = None;
         for (at, byte) in image.iter().enumerate() {
@@ -163,8 +166,10 @@ impl Snapshot {
                 Ok((name.clone(), global.get(store)))
             })
             .collect::<Result<_, InitFailure>>()?;
+        let written = runs.iter().map(Run::len).sum();
         Ok(Self {
             memory: u64::try_from(image.len()).unwrap_or(u64::MAX),
+            written,
             runs,
             bytes: bytes.into(),
             globals,
@@ -191,14 +196,17 @@ impl Snapshot {
             memory.grow(&mut *store, pages)?;
         }
         let data = memory.data_mut(&mut *store);
-        for (at, range) in &self.runs {
-            let (Some(to), Some(from)) = (
-                data.get_mut(*at..at + range.len()),
-                self.bytes.get(range.clone()),
-            ) else {
-                return Err(wasmi::Error::new("the memory image does not fit"));
-            };
-            to.copy_from_slice(from);
+        let misfit = || wasmi::Error::new("the memory image does not fit");
+        for run in &self.runs {
+            match run {
+                Run::Copy { at, from } => {
+                    let to = data.get_mut(*at..at + from.len()).ok_or_else(misfit)?;
+                    to.copy_from_slice(self.bytes.get(from.clone()).ok_or_else(misfit)?);
+                }
+                Run::Fill { at, len, byte } => {
+                    data.get_mut(*at..at + len).ok_or_else(misfit)?.fill(*byte);
+                }
+            }
         }
         for (name, value) in &self.globals {
             instance
@@ -211,7 +219,7 @@ impl Snapshot {
 
     /// Bytes the restore writes (besides growing the memory).
     pub(crate) fn image_bytes(&self) -> usize {
-        self.bytes.len()
+        self.written
     }
 
     /// The memory's size after the init, in bytes.
@@ -223,15 +231,65 @@ impl Snapshot {
 /// A wasm page, in bytes.
 const PAGE: u64 = 65_536;
 
-fn push_run(
-    runs: &mut Vec<(usize, Range<usize>)>,
-    bytes: &mut Vec<u8>,
-    image: &[u8],
-    run: Range<usize>,
-) {
-    let from = bytes.len();
-    bytes.extend_from_slice(image.get(run.clone()).unwrap_or_default());
-    runs.push((run.start, from..bytes.len()));
+/// How a restore writes one run of bytes.
+#[derive(Debug)]
+enum Run {
+    /// Copies `bytes[from]` to `at`.
+    Copy { at: usize, from: Range<usize> },
+    /// Writes `len` times `byte` from `at`: what an init that fills memory
+    /// left costs the same fill to restore, never a longer copy.
+    Fill { at: usize, len: usize, byte: u8 },
+}
+
+impl Run {
+    fn len(&self) -> usize {
+        match self {
+            Run::Copy { from, .. } => from.len(),
+            Run::Fill { len, .. } => *len,
+        }
+    }
+}
+
+/// Repeats of one byte at least this long are filled, not copied.
+const FILL_MIN: usize = 128;
+
+/// Adds the runs that write `image[run]`: fills for long repeats of one
+/// byte, copies for the rest.
+fn push_run(runs: &mut Vec<Run>, bytes: &mut Vec<u8>, image: &[u8], run: Range<usize>) {
+    let Some(slice) = image.get(run.clone()) else {
+        return;
+    };
+    let mut copy_from = 0;
+    let mut at = 0;
+    let mut push_copy = |runs: &mut Vec<Run>, from: usize, to: usize| {
+        if to > from {
+            let start = bytes.len();
+            bytes.extend_from_slice(slice.get(from..to).unwrap_or_default());
+            runs.push(Run::Copy {
+                at: run.start + from,
+                from: start..bytes.len(),
+            });
+        }
+    };
+    while let Some(&byte) = slice.get(at) {
+        let len = slice
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| **b == byte)
+            .count();
+        if len >= FILL_MIN {
+            push_copy(runs, copy_from, at);
+            runs.push(Run::Fill {
+                at: run.start + at,
+                len,
+                byte,
+            });
+            copy_from = at + len;
+        }
+        at += len.max(1);
+    }
+    push_copy(runs, copy_from, slice.len());
 }
 
 /// What running an init did.
@@ -556,6 +614,32 @@ mod tests {
         }
         // The cold program is untouched.
         assert_eq!(exit_of(&program), End::Exit(102_101));
+    }
+
+    #[test]
+    fn filled_memory_is_restored_by_fills_and_the_rest_by_copies() {
+        let wat = r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "wasplug_init")
+            (memory.fill (i32.const 1000) (i32.const 7) (i32.const 5000))
+            (i32.store (i32.const 1200) (i32.const 0x04030201)))
+          (func (export "_start")
+            (call $exit (i32.add (i32.load8_u (i32.const 5999))
+              (i32.add (i32.load8_u (i32.const 1203)) (i32.load8_u (i32.const 6000)))))))"#;
+        let (warm, report) = init(wat).unwrap();
+        assert_eq!(report.image_bytes, 5000);
+        let snapshot = warm.snapshot().unwrap();
+        let kinds: Vec<_> = snapshot
+            .runs
+            .iter()
+            .map(|run| match run {
+                Run::Copy { from, .. } => ("copy", from.len()),
+                Run::Fill { len, .. } => ("fill", *len),
+            })
+            .collect();
+        assert_eq!(kinds, [("fill", 200), ("copy", 4), ("fill", 4796)]);
+        assert_eq!(exit_of(&warm), End::Exit(7 + 4));
     }
 
     #[test]

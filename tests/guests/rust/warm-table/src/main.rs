@@ -10,7 +10,7 @@ use wasplug_pdk::{Plugin, manifest};
 /// Entries in the table.
 const ENTRIES: u32 = 16 * 1024;
 /// Rounds of mixing per entry by default: sets the init's cost.
-const ROUNDS: u32 = 16;
+const ROUNDS: u32 = 32;
 
 /// The table: entry `i` is `i` mixed `WARM_ROUNDS` times.
 static TABLE: LazyLock<Vec<u32>> = LazyLock::new(|| {
@@ -18,11 +18,19 @@ static TABLE: LazyLock<Vec<u32>> = LazyLock::new(|| {
     (0..ENTRIES).map(|i| mix(i, rounds)).collect()
 });
 
-/// `WARM_FILL_MIB` MiB of non-zero bytes (none without the variable).
+/// `WARM_FILL_MIB` MiB of varied bytes (none without the variable): word
+/// `i` is `i * FILL_FACTOR`, little-endian.
 static FILL: LazyLock<Vec<u8>> = LazyLock::new(|| {
-    let mib: usize = var("WARM_FILL_MIB").unwrap_or(0);
-    vec![0x5a; mib.saturating_mul(1 << 20)]
+    let words: u64 = var::<u64>("WARM_FILL_MIB")
+        .unwrap_or(0)
+        .saturating_mul(1 << 17);
+    (0..words)
+        .flat_map(|i| i.wrapping_mul(FILL_FACTOR).to_le_bytes())
+        .collect()
 });
+
+/// What the fill's words are multiples of.
+const FILL_FACTOR: u64 = 0x9e37_79b9_7f4a_7c15;
 
 fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok()?.parse().ok()
