@@ -10,7 +10,7 @@ use wasplug_pdk::{Plugin, manifest};
 /// Entries in the table.
 const ENTRIES: u32 = 16 * 1024;
 /// Rounds of mixing per entry by default: sets the init's cost.
-const ROUNDS: u32 = 48;
+const ROUNDS: u32 = 80;
 
 /// The table: entry `i` is `i` mixed `WARM_ROUNDS` times.
 static TABLE: LazyLock<Vec<u32>> = LazyLock::new(|| {
