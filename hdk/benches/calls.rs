@@ -59,6 +59,36 @@ fn calls(c: &mut Criterion) {
     });
 }
 
+/// Warm starts, with the heavy-init plugin (`tests/guests/rust/warm-table`,
+/// whose start-up builds a table in ~20 ms): a call starting from the image
+/// its init left, the same call without a warm start (the start-up redone),
+/// and the same warm call with 1, 4 and 16 MiB more of image to restore.
+fn warm_starts(c: &mut Criterion) {
+    let engine = Engine::new();
+    let bytes = std::fs::read(wasplug_tests::guests::WARM_TABLE).expect("warm-table is built");
+    let build = |warm: bool, fill_mib: u32| {
+        Plugin::builder(&bytes)
+            .engine(&engine)
+            .warm_start(warm)
+            .env([("WARM_FILL_MIB", fill_mib.to_string())])
+            .logger(|_, _| {})
+            .build()
+            .expect("warm-table loads")
+    };
+    let ping = |plugin: &Plugin| block_on(plugin.call("ping", Value::Null)).expect("pong");
+    let warm = build(true, 0);
+    c.bench_function("warm_start_ping", |b| b.iter(|| ping(&warm)));
+    let cold = build(false, 0);
+    c.bench_function("warm_start_cold_ping", |b| b.iter(|| ping(&cold)));
+    c.bench_function("warm_start_load", |b| b.iter(|| build(true, 0)));
+    for mib in [1, 4, 16] {
+        let plugin = build(true, mib);
+        c.bench_function(&format!("warm_start_ping_{mib}mib"), |b| {
+            b.iter(|| ping(&plugin))
+        });
+    }
+}
+
 /// The interpreter alone: a fresh instance of the same module, as a call
 /// has, then the sieve export called directly, fuel metering on; and the
 /// plugin's own call run in wasmi without the host kit.
@@ -131,5 +161,5 @@ fn floors(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, calls, floors);
+criterion_group!(benches, calls, floors, warm_starts);
 criterion_main!(benches);

@@ -267,6 +267,14 @@ pub enum ErrorKind {
         /// What wasmi said.
         reason: String,
     },
+    /// The plugin's init (`wasplug_init`, run once when the plugin loads:
+    /// warm starts) failed; [`Error::stderr`] holds what it wrote last.
+    #[error("the plugin's init (`wasplug_init`) {failure}")]
+    InitFailed {
+        /// What went wrong: a trap, a broken limit, a timeout, a wait, a
+        /// write to stdout...
+        failure: wasplug_wasi::InitFailure,
+    },
     /// A [`crate::Registry`] holds no plugin of that name.
     #[error("no plugin named `{name}` is loaded")]
     UnknownPlugin {
@@ -321,6 +329,7 @@ impl ErrorKind {
             Self::Engine { .. } => "Engine",
             Self::Timer { .. } => "Timer",
             Self::UnknownPlugin { .. } => "UnknownPlugin",
+            Self::InitFailed { .. } => "InitFailed",
         }
     }
 
@@ -340,6 +349,7 @@ impl ErrorKind {
                 | Self::LineTooLong { .. }
                 | Self::TooManyHostCalls { .. }
                 | Self::InputLimit { .. }
+                | Self::InitFailed { .. }
         )
     }
 }

@@ -100,5 +100,6 @@ pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
 pub use registry::{Registry, RegistryEvent};
 pub use wasplug_protocol as protocol;
 pub use wasplug_protocol::{Manifest, ManifestError, RawValue, RpcError};
+pub use wasplug_wasi::{InitFailure, InitReport};
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use watch::{DirWatch, PluginDir, WatchError};

@@ -10,7 +10,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use std::{future::Future, path::PathBuf, sync::Arc};
 use wasmi::{ExternType, Module};
 use wasplug_protocol::{Manifest, RawValue};
-use wasplug_wasi::{ModuleError, Program};
+use wasplug_wasi::{GuestLimits, InitReport, ModuleError, Program, WasiCtx};
 use web_time::{Instant, SystemTime};
 
 /// The wasmi engine plugins are compiled by and run in.
@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) args: Vec<String>,
     /// The environment variables.
     pub(crate) env: Vec<(String, String)>,
+    /// What the plugin's init did, when it has one (warm starts).
+    pub(crate) init: Option<InitReport>,
 }
 
 /// A compiled plugin: call its methods.
@@ -183,6 +185,13 @@ impl Plugin {
     /// there: made up from the plugin's name when the module records none.
     pub fn manifest(&self) -> &Manifest {
         &self.shared.manifest
+    }
+
+    /// What the plugin's init (`wasplug_init`) did when the plugin loaded,
+    /// if it has one: every call then starts from the memory it left (a
+    /// warm start). `None` for a plugin without an init.
+    pub fn init_report(&self) -> Option<&InitReport> {
+        self.shared.init.as_ref()
     }
 
     /// Where [`Plugin::manifest`] came from.
@@ -404,6 +413,7 @@ pub struct PluginBuilder {
     logger: Logger,
     manifest: Option<Manifest>,
     max_module_bytes: u64,
+    warm_start: bool,
 }
 
 impl core::fmt::Debug for PluginBuilder {
@@ -433,7 +443,18 @@ impl PluginBuilder {
             logger: Arc::new(crate::log::default_logger),
             manifest: None,
             max_module_bytes: Self::DEFAULT_MAX_MODULE_BYTES,
+            warm_start: true,
         }
+    }
+
+    /// Whether to run the plugin's init (`wasplug_init`, if it exports
+    /// one) once, when it is built, and start every call from the memory it
+    /// leaves. Default: `true`. With `false`, the init never runs and each
+    /// call starts as a plugin without one does (a plugin built with the
+    /// Rust kit then does the init's work, lazily, in every call).
+    pub fn warm_start(mut self, enabled: bool) -> Self {
+        self.warm_start = enabled;
+        self
     }
 
     /// Default of [`PluginBuilder::max_module_bytes`]: 64 MiB.
@@ -538,8 +559,9 @@ impl PluginBuilder {
         self
     }
 
-    /// Compiles and checks the module, and reads its manifest
-    /// ([`Plugin::manifest`]): the one given to [`PluginBuilder::manifest`];
+    /// Compiles and checks the module, reads its manifest, and runs its
+    /// init if it has one ([`PluginBuilder::warm_start`]). The manifest is
+    /// [`Plugin::manifest`]: the one given to [`PluginBuilder::manifest`];
     /// else the module's `wasplug_manifest` custom section; else, for
     /// [`Plugin::from_file`] on a native host, a sidecar file beside the
     /// module (`name.json` or `name.toml` for `name.wasm`); else one made up
@@ -558,7 +580,10 @@ impl PluginBuilder {
     /// speaks another protocol version; [`ErrorKind::UngrantedCapabilities`]
     /// when the grants refuse a plugin requesting (in its manifest) more than
     /// it is granted; [`ErrorKind::InvalidArgsOrEnv`] when an argument or
-    /// variable cannot be passed to the plugin.
+    /// variable cannot be passed to the plugin; [`ErrorKind::InitFailed`]
+    /// when the init traps, breaks a limit of [`PluginBuilder::limits`]
+    /// (memory, fuel, timeout), exits, reads stdin, sleeps or writes to
+    /// stdout.
     // In a browser, host methods need not be `Send`, so neither is `Shared`;
     // an `Arc` still keeps `Plugin` one type on every platform.
     #[cfg_attr(
@@ -601,9 +626,20 @@ impl PluginBuilder {
             self.config,
             &manifest.capabilities,
         )?);
+        let name: Arc<str> = name.into();
+        let (program, init) = match self.warm_start {
+            true => initialize(program, &name, &self.limits, &self.args, &self.env)
+                .map_err(|error| error.in_plugin(&name))?,
+            false => (program, None),
+        };
+        if let Some(report) = &init {
+            for line in String::from_utf8_lossy(&report.stderr).lines() {
+                (self.logger)(&name, line);
+            }
+        }
         Ok(Plugin {
             shared: Arc::new(Shared {
-                name: name.into(),
+                name,
                 program,
                 limits: self.limits,
                 router,
@@ -615,8 +651,59 @@ impl PluginBuilder {
                 loaded_at: SystemTime::now(),
                 args: self.args,
                 env: self.env,
+                init,
             }),
         })
+    }
+}
+
+/// Stderr lines of a failed init kept in its error.
+const INIT_STDERR_LINES: usize = 16;
+
+/// Runs the plugin's init, if it has one, under its limits (memory, fuel,
+/// timeout), with its arguments and environment and an empty stdin, and
+/// returns the program every call starts from.
+fn initialize(
+    program: Program,
+    name: &str,
+    limits: &Limits,
+    args: &[String],
+    env: &[(String, String)],
+) -> Result<(Program, Option<InitReport>), Error> {
+    if !program.has_init() {
+        return Ok((program, None));
+    }
+    let mut wasi = WasiCtx::builder().arg(name).args(args);
+    for (key, value) in env {
+        wasi = wasi.env(key, value);
+    }
+    // Open and empty: an init that reads stdin fails, rather than reading
+    // an end of file no call would see.
+    let wasi = wasi.stdin(&[]).build();
+    let guest_limits = GuestLimits::default()
+        .with_memory(limits.memory())
+        .with_fuel(limits.fuel())
+        .with_fuel_slice(limits.fuel_slice());
+    let deadline = limits
+        .timeout()
+        .and_then(|timeout| Instant::now().checked_add(timeout));
+    match program.initialize(wasi, guest_limits, deadline) {
+        Ok((program, report)) => Ok((program, Some(report))),
+        Err(error) => {
+            let text = String::from_utf8_lossy(&error.stderr);
+            let lines: Vec<&str> = text.lines().collect();
+            let kept = lines.len().saturating_sub(INIT_STDERR_LINES);
+            let stderr = lines
+                .get(kept..)
+                .unwrap_or_default()
+                .iter()
+                .map(|line| (*line).to_owned())
+                .collect();
+            Err(Error::from(ErrorKind::InitFailed {
+                failure: error.failure,
+            })
+            .with_stderr(stderr))
+        }
     }
 }
 

@@ -7,6 +7,9 @@
 //! may call the host with [`host::call`] — several at once with
 //! `futures::join!` — and send notifications with [`host::notify`].
 //!
+//! [`init!`] runs work once per loaded plugin instead of once per call
+//! (warm starts).
+//!
 //! [`manifest!`] records the plugin's manifest (name, version, protocol
 //! version, description, methods, and the host methods it calls) in the
 //! module, where a host reads it before running anything. `rpc.discover` is
@@ -78,6 +81,7 @@
 
 pub mod config;
 pub mod host;
+pub mod init;
 mod manifest;
 mod runtime;
 #[cfg(feature = "schema")]

@@ -144,6 +144,9 @@ pub enum Phase {
     Start,
     /// `_start`.
     Main,
+    /// The module's init ([`INIT_EXPORT`](crate::INIT_EXPORT)), run once by
+    /// [`Program::initialize`] in place of `_start`.
+    Init,
 }
 
 /// How a guest ended.
@@ -240,6 +243,8 @@ pub struct Guest {
     phase: Phase,
     meter: Meter,
     resumes: u64,
+    /// What runs after the start function: `_start`, or the init.
+    main: Phase,
 }
 
 impl core::fmt::Debug for Guest {
@@ -255,7 +260,19 @@ impl core::fmt::Debug for Guest {
 impl Guest {
     /// A fresh guest of `program` with this WASI context. Nothing runs until
     /// the first [`step`](Self::step).
+    ///
+    /// A guest of a warm program ([`Program::initialize`]) starts from the
+    /// state the init left: its start function does not run again.
     pub fn new(program: &Program, wasi: WasiCtx, limits: GuestLimits) -> Self {
+        Self::with_main(program, wasi, limits, Phase::Main)
+    }
+
+    /// A guest that runs the module's init in place of `_start`.
+    pub(crate) fn for_init(program: &Program, wasi: WasiCtx, limits: GuestLimits) -> Self {
+        Self::with_main(program, wasi, limits, Phase::Init)
+    }
+
+    fn with_main(program: &Program, wasi: WasiCtx, limits: GuestLimits, main: Phase) -> Self {
         let engine = program.module().engine();
         let state = GuestState {
             wasi,
@@ -274,10 +291,10 @@ impl Guest {
             program: program.clone(),
             instance: None,
             state: State::Fresh,
-            phase: if program.has_start() {
+            phase: if program.has_start() && !program.is_warm() {
                 Phase::Start
             } else {
-                Phase::Main
+                main
             },
             meter: Meter {
                 limits,
@@ -285,6 +302,7 @@ impl Guest {
                 given: 0,
             },
             resumes: 0,
+            main,
         }
     }
 
@@ -378,16 +396,34 @@ impl Guest {
     /// Instantiates the module (no guest code runs: its start function was
     /// moved out of instantiation) and picks the first function to run.
     fn instantiate(&mut self) -> Result<Func, End> {
+        let instance = self.instantiate_only()?;
+        self.export(instance, entry(self.phase))
+    }
+
+    /// Instantiates the module and, for a warm program, restores the state
+    /// after the init. No guest code runs.
+    pub(crate) fn instantiate_only(&mut self) -> Result<Instance, End> {
         let instance = self
             .linker
             .instantiate_and_start(&mut self.store, self.program.module())
             .map_err(|e| self.end_of(&e))?;
+        if let Some(snapshot) = self.program.snapshot() {
+            snapshot
+                .restore(&mut self.store, instance)
+                .map_err(|e| self.end_of(&e))?;
+        }
         self.instance = Some(instance);
-        let first = match self.phase {
-            Phase::Start => module::START_EXPORT,
-            Phase::Main => "_start",
-        };
-        self.export(instance, first)
+        Ok(instance)
+    }
+
+    /// The instance, once instantiated.
+    pub(crate) fn instance(&self) -> Option<Instance> {
+        self.instance
+    }
+
+    /// The guest's store.
+    pub(crate) fn store(&self) -> &Store<GuestState> {
+        &self.store
     }
 
     fn export(&self, instance: Instance, name: &str) -> Result<Func, End> {
@@ -453,7 +489,7 @@ impl Guest {
         match call {
             ResumableCall::Finished => match self.phase {
                 Phase::Start => {
-                    self.phase = Phase::Main;
+                    self.phase = self.main;
                     let main = self
                         .store
                         .data()
@@ -468,7 +504,7 @@ impl Guest {
                         Err(end) => Step::End(end),
                     }
                 }
-                Phase::Main => Step::End(End::Exit(0)),
+                Phase::Main | Phase::Init => Step::End(End::Exit(0)),
             },
             ResumableCall::OutOfFuel(call) => match self.budget_spent() {
                 Some(limit) => Step::End(End::OutOfFuel { limit }),
@@ -487,10 +523,10 @@ impl Guest {
         }
     }
 
-    /// `_start`, once the start function is done.
+    /// `_start` (or the init), once the start function is done.
     fn main(&self) -> Result<Func, End> {
         match self.instance {
-            Some(instance) => self.export(instance, "_start"),
+            Some(instance) => self.export(instance, entry(self.main)),
             None => Err(End::Trap {
                 message: "the guest ran before it was instantiated".into(),
                 code: None,
@@ -518,6 +554,15 @@ impl Guest {
             message: error.to_string(),
             code,
         }
+    }
+}
+
+/// The export that runs in `phase`.
+fn entry(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Start => module::START_EXPORT,
+        Phase::Main => "_start",
+        Phase::Init => crate::INIT_EXPORT,
     }
 }
 

@@ -74,6 +74,7 @@ mod module;
 mod pipe;
 mod sources;
 mod stop;
+mod warm;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use driver::{
@@ -91,3 +92,4 @@ pub use module::{ImportStatus, MAX_TABLES, ModuleError, Program, START_EXPORT};
 pub use pipe::{InputPipe, OutputPipe};
 pub use sources::{Clock, OsRandom, Random, RandomError, SystemClock};
 pub use stop::{Blocked, Completion, Stop, complete};
+pub use warm::{INIT_EXPORT, INIT_STDERR_KEPT, InitError, InitFailure, InitReport};

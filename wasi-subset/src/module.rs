@@ -6,6 +6,7 @@ use crate::{
     MODULE, SUPPORTED_FUNCTIONS,
     driver::{GuestState, new_linker},
     linker::signature,
+    warm::{self, INIT_EXPORT, Snapshot},
 };
 use std::{borrow::Cow, ops::Range, sync::Arc};
 use wasmi::{Engine, ExternType, ImportType, Linker, Module};
@@ -106,17 +107,27 @@ pub enum ModuleError {
 ///   (func (export "_start")))"#);
 /// assert!(matches!(foreign, Err(ModuleError::RefusedImports { .. })));
 /// ```
+///
+/// A module that exports [`INIT_EXPORT`] also exports each of its mutable
+/// globals (under names starting with a NUL), so that its state after the
+/// init can be read and restored: see [`Program::initialize`].
 #[derive(Clone)]
 pub struct Program {
     module: Module,
     linker: Arc<Linker<GuestState>>,
     has_start: bool,
+    /// The init's globals, when the module exports [`INIT_EXPORT`].
+    init: Option<Arc<warm::Globals>>,
+    /// The state after the init, which every guest starts from.
+    snapshot: Option<Arc<Snapshot>>,
 }
 
 impl core::fmt::Debug for Program {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Program")
             .field("has_start", &self.has_start)
+            .field("has_init", &self.init.is_some())
+            .field("snapshot", &self.snapshot)
             .finish_non_exhaustive()
     }
 }
@@ -129,24 +140,48 @@ impl Program {
     /// [`ModuleError`] says what is wrong, for a person to act on.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, ModuleError> {
         let binary = to_binary(bytes)?;
-        let (binary, has_start) = match Layout::scan(&binary) {
+        let (binary, has_start, init) = match Layout::scan(&binary) {
             Some(layout) => {
                 layout.check()?;
-                match &layout.start {
-                    Some(start) => (Cow::Owned(layout.export_start(&binary, start)), true),
-                    None => (binary, false),
+                let mut extra = Vec::new();
+                if let Some((func, _)) = &layout.start {
+                    extra.push((START_EXPORT.to_owned(), EXPORT_FUNC, *func));
                 }
+                let init = layout
+                    .exports_function(&binary, INIT_EXPORT)
+                    .then(|| warm::Globals::of(&binary))
+                    .transpose()?;
+                if let Some(globals) = &init {
+                    extra.extend(globals.exports());
+                }
+                let binary = match extra.is_empty() {
+                    true => binary,
+                    false => Cow::Owned(layout.with_exports(&binary, &extra)),
+                };
+                (binary, layout.start.is_some(), init)
             }
             // Not a module this walk can read: wasmi says what is wrong.
-            None => (binary, false),
+            None => (binary, false, None),
         };
         let module = Module::new(engine, &binary).map_err(|e| ModuleError::Invalid {
             reason: e.to_string(),
         })?;
+        let init = match init {
+            // Only an init taking and returning nothing counts as one.
+            Some(globals) => match module.get_export(INIT_EXPORT) {
+                Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {
+                    Some(Arc::new(globals))
+                }
+                _ => None,
+            },
+            None => None,
+        };
         let program = Self {
             linker: new_linker(engine),
             module,
             has_start,
+            init,
+            snapshot: None,
         };
         program.check_imports()?;
         match program.module.get_export("_start") {
@@ -197,7 +232,50 @@ impl Program {
     pub fn has_start(&self) -> bool {
         self.has_start
     }
+
+    /// Whether the module exports an init ([`INIT_EXPORT`], taking and
+    /// returning nothing) that [`Program::initialize`] can run.
+    pub fn has_init(&self) -> bool {
+        self.init.is_some()
+    }
+
+    /// Whether guests of this program start from the state after its init
+    /// (a program [`Program::initialize`] returned).
+    pub fn is_warm(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    /// The state guests start from, after the init.
+    pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_deref()
+    }
+
+    /// The mutable globals of a module with an init.
+    pub(crate) fn init_globals(&self) -> Option<&warm::Globals> {
+        self.init.as_deref()
+    }
+
+    /// This program, its guests starting from `snapshot`.
+    pub(crate) fn with_snapshot(&self, snapshot: Snapshot) -> Self {
+        Self {
+            snapshot: Some(Arc::new(snapshot)),
+            ..self.clone()
+        }
+    }
+
+    /// This program, its guests starting afresh.
+    pub(crate) fn cold(&self) -> Self {
+        Self {
+            snapshot: None,
+            ..self.clone()
+        }
+    }
 }
+
+/// The kind byte of a function export.
+const EXPORT_FUNC: u8 = 0x00;
+/// The kind byte of a global export.
+pub(crate) const EXPORT_GLOBAL: u8 = 0x03;
 
 /// The module as a binary: text is compiled first (with the `wat` feature).
 fn to_binary(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ModuleError> {
@@ -221,6 +299,9 @@ struct Layout {
     /// The byte range of the export section (header included), and where
     /// its content starts.
     exports: Option<(Range<usize>, usize)>,
+    /// Where an export section would go: after the last section whose id
+    /// is below the export section's (custom sections aside).
+    export_at: usize,
 }
 
 const SECTION_TABLE: u8 = 4;
@@ -233,8 +314,11 @@ impl Layout {
     /// this walk can read (wasmi then reports why).
     fn scan(bytes: &[u8]) -> Option<Self> {
         let rest = bytes.strip_prefix(b"\0asm\x01\0\0\0")?;
-        let mut layout = Layout::default();
         let mut at = bytes.len() - rest.len();
+        let mut layout = Layout {
+            export_at: at,
+            ..Layout::default()
+        };
         while at < bytes.len() {
             let header = at;
             let id = *bytes.get(at)?;
@@ -244,6 +328,9 @@ impl Layout {
             let content = at;
             at = at.checked_add(usize::try_from(size).ok()?)?;
             let body = bytes.get(content..at)?;
+            if (1..SECTION_EXPORT).contains(&id) {
+                layout.export_at = at;
+            }
             match id {
                 SECTION_TABLE => layout.tables = leb_u32(body)?.0,
                 SECTION_MEMORY => layout.memories = leb_u32(body)?.0,
@@ -272,11 +359,44 @@ impl Layout {
         Ok(())
     }
 
-    /// The module with its start section removed and its start function
-    /// exported as [`START_EXPORT`] instead. The export section takes the
-    /// start section's place when there was none: export (7) comes right
-    /// before start (8) in a module, so the order stays valid.
-    fn export_start(&self, bytes: &[u8], (func, start): &(u32, Range<usize>)) -> Vec<u8> {
+    /// Whether the export section exports a function named `name`.
+    fn exports_function(&self, bytes: &[u8], name: &str) -> bool {
+        let Some((range, content)) = &self.exports else {
+            return false;
+        };
+        let Some(body) = bytes.get(*content..range.end) else {
+            return false;
+        };
+        let Some((count, mut at)) = leb_u32(body) else {
+            return false;
+        };
+        for _ in 0..count {
+            let Some((len, n)) = body.get(at..).and_then(leb_u32) else {
+                return false;
+            };
+            let start = at + n;
+            let end = start.saturating_add(len as usize);
+            let (Some(found), Some(kind)) = (body.get(start..end), body.get(end)) else {
+                return false;
+            };
+            if found == name.as_bytes() && *kind == EXPORT_FUNC {
+                return true;
+            }
+            match body.get(end + 1..).and_then(leb_u32) {
+                Some((_, n)) => at = end + 1 + n,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// The module with `extra` exports (name, kind, index) added, and its
+    /// start section, if any, removed (its function is then among `extra`,
+    /// as [`START_EXPORT`]). The export section takes the start section's
+    /// place when there was none: export (7) comes right before start (8)
+    /// in a module, so the order stays valid; without either, it goes after
+    /// the last section with a lower id.
+    fn with_exports(&self, bytes: &[u8], extra: &[(String, u8, u32)]) -> Vec<u8> {
         let (count, entries) = match &self.exports {
             Some((range, content)) => {
                 let old = bytes.get(*content..range.end).unwrap_or_default();
@@ -285,21 +405,28 @@ impl Layout {
             }
             None => (0, &[][..]),
         };
-        let mut body = Vec::with_capacity(entries.len() + START_EXPORT.len() + 16);
-        push_leb(&mut body, count.saturating_add(1));
+        let mut body = Vec::with_capacity(entries.len() + 32 * extra.len() + 8);
+        push_leb(&mut body, count.saturating_add(extra.len() as u32));
         body.extend_from_slice(entries);
-        push_leb(&mut body, START_EXPORT.len() as u32);
-        body.extend_from_slice(START_EXPORT.as_bytes());
-        body.push(0x00); // a function
-        push_leb(&mut body, *func);
+        for (name, kind, index) in extra {
+            push_leb(&mut body, name.len() as u32);
+            body.extend_from_slice(name.as_bytes());
+            body.push(*kind);
+            push_leb(&mut body, *index);
+        }
         let mut section = vec![SECTION_EXPORT];
         push_leb(&mut section, body.len() as u32);
         section.extend_from_slice(&body);
 
         // (range to cut, what goes in its place), in the order of the bytes.
-        let edits: Vec<(Range<usize>, &[u8])> = match &self.exports {
-            Some((range, _)) => vec![(range.clone(), &section), (start.clone(), &[])],
-            None => vec![(start.clone(), &section)],
+        let start = self.start.as_ref().map(|(_, range)| range.clone());
+        let edits: Vec<(Range<usize>, &[u8])> = match (&self.exports, start) {
+            (Some((range, _)), Some(start)) => {
+                vec![(range.clone(), &section), (start, &[])]
+            }
+            (Some((range, _)), None) => vec![(range.clone(), &section)],
+            (None, Some(start)) => vec![(start, &section)],
+            (None, None) => vec![(self.export_at..self.export_at, &section)],
         };
         let mut out = Vec::with_capacity(bytes.len() + START_EXPORT.len() + 16);
         let mut at = 0;
