@@ -65,6 +65,8 @@ pub enum ErrorKind {
     TooManyHostCalls,
     /// Too much input waited for the plugin.
     InputLimit,
+    /// The plugin's init (warm starts) failed while it loaded.
+    InitFailed,
     /// The interpreter failed.
     Engine,
     /// No timer could be armed for the call.
@@ -105,6 +107,7 @@ impl ErrorKind {
             HdkKind::LineTooLong { .. } => Self::LineTooLong,
             HdkKind::TooManyHostCalls { .. } => Self::TooManyHostCalls,
             HdkKind::InputLimit { .. } => Self::InputLimit,
+            HdkKind::InitFailed { .. } => Self::InitFailed,
             HdkKind::Engine { .. } => Self::Engine,
             HdkKind::Timer { .. } => Self::Timer,
             _ => Self::Other,
