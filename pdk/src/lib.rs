@@ -94,7 +94,8 @@
 //! and a `build.rs` that gives the binary a 256 KiB stack (the test plugin's;
 //! 64 KiB is enough for plugins that do not recurse deeply, e.g. into very
 //! nested JSON):
-//! ```no_run
+//! ```rust,ignore
+//! // build.rs
 //! fn main() {
 //!     let target = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
 //!     if target == "wasm" {
