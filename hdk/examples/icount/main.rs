@@ -24,7 +24,11 @@
 //! Counts follow the code paths valgrind's virtual CPU selects: it has no SHA
 //! extensions, so the SHA-256 of the module in `load` (its digest) runs the
 //! portable code, about half of that count; glibc picks its AVX2 routines.
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a measuring program prints its figures
+// A measuring program prints its figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Valgrind and the test plugin are native: on wasm (the browser lints build
+// every test target) there is nothing to build.
+#![cfg(not(target_family = "wasm"))]
 
 mod compare;
 mod workloads;
