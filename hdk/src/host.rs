@@ -58,12 +58,29 @@ impl<S> HostContext<S> {
 }
 
 type RawResult = Result<Box<RawValue>, ErrorObjectOwned>;
+/// A method handler, type-erased: `Send + Sync` natively; in a browser,
+/// where everything runs on the page's one thread, it may hold JS values.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 type MethodFn<S> =
     dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<RawResult> + Send + Sync;
+/// A method handler, type-erased: `Send + Sync` natively; in a browser,
+/// where everything runs on the page's one thread, it may hold JS values.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+type MethodFn<S> = dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<RawResult>;
+/// A notification handler, type-erased, with the bounds of [`MethodFn`].
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 type NotifyFn<S> = dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<()> + Send + Sync;
+/// A notification handler, type-erased, with the bounds of [`MethodFn`].
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+type NotifyFn<S> = dyn Fn(HostContext<S>, Option<Box<RawValue>>) -> BoxFuture<()>;
 
 /// The methods a plugin may call on the host: a router of typed async
 /// handlers, plus handlers for the plugin's notifications.
+///
+/// Handlers and the state are `Send + Sync` natively ([`MaybeSend`],
+/// [`MaybeSync`]); in a browser (`wasm32-unknown-unknown`), where
+/// everything runs on the page's one thread, they need not be: a handler
+/// may hold JavaScript values.
 ///
 /// A handler takes a [`HostContext`] and the params, deserialized into any
 /// `serde` type (`()` or `Option<T>` for none; a one-element array also
@@ -128,7 +145,7 @@ impl<S> core::fmt::Debug for HostMethods<S> {
     }
 }
 
-impl<S: Send + Sync + 'static> HostMethods<S> {
+impl<S: MaybeSend + MaybeSync + 'static> HostMethods<S> {
     /// A router with no methods, whose handlers share `state`.
     pub fn new(state: S) -> Self {
         Self {
@@ -143,7 +160,7 @@ impl<S: Send + Sync + 'static> HostMethods<S> {
     where
         P: DeserializeOwned + 'static,
         T: Serialize + 'static,
-        F: Fn(HostContext<S>, P) -> Fut + Send + Sync + 'static,
+        F: Fn(HostContext<S>, P) -> Fut + MaybeSend + MaybeSync + 'static,
         Fut: Future<Output = Result<T, RpcError>> + MaybeSend + 'static,
     {
         let erased =
@@ -169,7 +186,7 @@ impl<S: Send + Sync + 'static> HostMethods<S> {
     pub fn notification<P, F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
     where
         P: DeserializeOwned + 'static,
-        F: Fn(HostContext<S>, P) -> Fut + Send + Sync + 'static,
+        F: Fn(HostContext<S>, P) -> Fut + MaybeSend + MaybeSync + 'static,
         Fut: Future<Output = ()> + MaybeSend + 'static,
     {
         let name = name.into();
@@ -247,7 +264,7 @@ pub(crate) trait Router: MaybeSend + MaybeSync {
     ) -> Option<BoxFuture<()>>;
 }
 
-impl<S: Send + Sync + 'static> Router for HostMethods<S> {
+impl<S: MaybeSend + MaybeSync + 'static> Router for HostMethods<S> {
     fn has_method(&self, method: &str) -> bool {
         self.methods.contains_key(method)
     }

@@ -56,7 +56,13 @@ impl Engine {
 }
 
 /// Receives each line a plugin writes to stderr, with the plugin's name.
+/// `Send + Sync` natively; in a browser it may hold JavaScript values.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub type Logger = Arc<dyn Fn(&str, &str) + Send + Sync>;
+/// Receives each line a plugin writes to stderr, with the plugin's name.
+/// `Send + Sync` natively; in a browser it may hold JavaScript values.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub type Logger = Arc<dyn Fn(&str, &str)>;
 
 /// Everything a call needs, shared by all calls to one plugin.
 #[derive(Clone)]
@@ -429,6 +435,11 @@ impl core::fmt::Debug for PluginBuilder {
 }
 
 impl PluginBuilder {
+    // In a browser, host methods need not be `Send`: see `build`.
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_os = "unknown"),
+        allow(clippy::arc_with_non_send_sync)
+    )]
     fn new(source: Source) -> Self {
         Self {
             source,
@@ -492,7 +503,7 @@ impl PluginBuilder {
     /// grants it; the others answer `-32010`.
     pub fn host_methods<S>(mut self, methods: HostMethods<S>) -> Self
     where
-        S: Send + Sync + 'static,
+        S: MaybeSend + MaybeSync + 'static,
         HostMethods<S>: MaybeSend + MaybeSync,
     {
         self.router = Arc::new(methods);
@@ -546,7 +557,7 @@ impl PluginBuilder {
     /// `plugin` field, when a `tracing` subscriber is in effect; without one,
     /// `[name] line` on the process's stderr (`console.info` in a browser),
     /// control characters escaped, so no line vanishes unseen.
-    pub fn logger(mut self, logger: impl Fn(&str, &str) + Send + Sync + 'static) -> Self {
+    pub fn logger(mut self, logger: impl Fn(&str, &str) + MaybeSend + MaybeSync + 'static) -> Self {
         self.logger = Arc::new(logger);
         self
     }

@@ -1,9 +1,10 @@
 // End-to-end test of the demo page (web/www, built by web/build.sh): serves
 // it on 127.0.0.1, opens it in headless Chromium (the system's, never a
-// downloaded one), runs each method through the form, checks what the page
-// shows, and checks that the page keeps painting while prime_sieve(2000000)
-// runs. Saves a screenshot (to $SCREENSHOT, default web/screenshot.png) and
-// prints the timings.
+// downloaded one), checks that it loads the `wasplug` package by name, runs
+// each method through the form, checks what the page shows, cancels running
+// calls (the Cancel button, and an AbortSignal from JS), and checks that the
+// page keeps painting while prime_sieve(2000000) runs. Saves a screenshot (to
+// $SCREENSHOT, default web/screenshot.png) and prints the timings.
 //
 //   node web/e2e/e2e.mjs            (CHROMIUM=/path/to/chromium to override)
 import { createServer } from "node:http";
@@ -27,10 +28,14 @@ const TYPES = {
   ".wasm": "application/wasm",
 };
 
+/** The paths the server was asked for. */
+const requested = new Set();
+
 /** A static server for `www` on 127.0.0.1 and a free port. */
 async function serve(root) {
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+    requested.add(path);
     const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
     if (!file.startsWith(root + sep)) {
       response.writeHead(403).end();
@@ -98,6 +103,11 @@ try {
   await page.evaluate(() => window.wasplugDemo.ready.then(() => undefined));
   const timings = {};
 
+  // The page loaded the package (by name, through its import map).
+  for (const file of ["/node_modules/wasplug/wasplug.js", "/node_modules/wasplug/wasplug_bg.wasm"]) {
+    assert.ok(requested.has(file), `the page did not load ${file}: ${[...requested].join(" ")}`);
+  }
+
   // ping
   let shown = await runInForm(page, "ping");
   assert.equal(shown.state, "done", shown.status);
@@ -144,6 +154,69 @@ try {
   for (const i of [0, 1, 2]) {
     assert.ok(shown.log.includes(`[test-plugin] log line ${i}`), shown.log.join("\n"));
   }
+
+  // The Cancel button ends a running call; the page goes on.
+  await page.selectOption("#method", "prime_sieve");
+  await page.fill("#param", "50000000");
+  await page.click("#run");
+  await page.waitForFunction(() => document.querySelector("#status").dataset.state === "running");
+  await page.waitForTimeout(100);
+  const cancelledAt = Date.now();
+  await page.click("#cancel");
+  await page.waitForFunction(
+    () => document.querySelector("#status").dataset.state !== "running",
+    null,
+    { timeout: 10_000, polling: 20 },
+  );
+  timings.cancel_prime_sieve_ms = Date.now() - cancelledAt;
+  const cancelled = await page.evaluate(() => ({
+    state: document.querySelector("#status").dataset.state,
+    result: document.querySelector("#result").textContent,
+    cancelDisabled: document.querySelector("#cancel").disabled,
+    runDisabled: document.querySelector("#run").disabled,
+  }));
+  assert.equal(cancelled.state, "cancelled", cancelled.result);
+  assert.match(cancelled.result, /^Cancelled: .*cancelled/);
+  assert.ok(cancelled.cancelDisabled && !cancelled.runDisabled, JSON.stringify(cancelled));
+  shown = await runInForm(page, "ping");
+  assert.equal(shown.state, "done", shown.status);
+
+  // Cancelling from JS, as a web app does: the promise rejects with kind
+  // "Cancelled", an already aborted signal rejects at once, and the next
+  // call succeeds.
+  const fromJs = await page.evaluate(async () => {
+    const plugin = await window.wasplugDemo.ready;
+    const outcome = async (promise) => {
+      const started = performance.now();
+      try {
+        return { ok: true, result: await promise, ms: performance.now() - started };
+      } catch (error) {
+        return {
+          ok: false,
+          isError: error instanceof Error,
+          kind: error.kind,
+          cause: String(error.cause),
+          ms: performance.now() - started,
+        };
+      }
+    };
+    const controller = new AbortController();
+    const running = plugin.call("prime_sieve", [50000000], { signal: controller.signal });
+    setTimeout(() => controller.abort("user left"), 50);
+    const aborted = await outcome(running);
+    const preAborted = await outcome(plugin.call("sleep", [10000], { signal: AbortSignal.abort() }));
+    const next = await outcome(plugin.call("prime_sieve", [1000]));
+    return { aborted, preAborted, next };
+  });
+  assert.deepEqual(
+    { ...fromJs.aborted, ms: undefined },
+    { ok: false, isError: true, kind: "Cancelled", cause: "user left", ms: undefined },
+  );
+  assert.ok(fromJs.aborted.ms < 10_000, `the cancelled call took ${fromJs.aborted.ms} ms`);
+  assert.equal(fromJs.preAborted.kind, "Cancelled");
+  assert.ok(fromJs.preAborted.ms < 1_000, `a pre-aborted call took ${fromJs.preAborted.ms} ms`);
+  assert.deepEqual(fromJs.next.result, { count: 168, limit: 1000 });
+  timings.cancel_from_js_ms = fromJs.aborted.ms;
 
   // Timings of direct calls (no form), in the page.
   Object.assign(timings, await page.evaluate(async () => {

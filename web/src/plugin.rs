@@ -1,92 +1,152 @@
-//! [`WebPlugin`]: a [`Plugin`] as a JavaScript class.
+//! [`WebPlugin`]: a [`Plugin`] as a JavaScript class, with its TypeScript
+//! types.
 
-use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
-use serde_json::Value;
-use std::{
-    cell::{Cell, RefCell},
-    collections::HashMap,
-    time::Duration,
+use crate::abort::Aborted;
+use futures::{
+    FutureExt,
+    future::{Either, select},
 };
+use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
+use std::{pin::pin, rc::Rc, time::Duration};
 use wasm_bindgen::{JsCast, prelude::*};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
-use wasplug_hdk::{Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RpcError};
+use wasplug_hdk::{
+    Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RawValue, RpcError,
+};
+use web_sys::AbortSignal;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/**
+ * A host method: gets the params the plugin sent (an array, an object or
+ * `null`) and returns a JSON-able value, or a Promise of one. What it throws
+ * (or rejects with) reaches the plugin as a JSON-RPC error: the thrown
+ * object's `code` (an integer; default -32000), `message` and `data`.
+ */
+export type HostMethod = (params: unknown) => unknown | Promise<unknown>;
+
+/** The options of `new WebPlugin(wasm, options)`; each is optional. */
+export interface WebPluginOptions {
+  /** The plugin's name in logs and errors. Default: `"plugin"`. */
+  name?: string;
+  /**
+   * The host methods the plugin may call, by name (called with the object
+   * as `this`). The plugin may call exactly these.
+   */
+  host?: Record<string, HostMethod>;
+  /**
+   * Gets each line the plugin writes to stderr, with the plugin's name.
+   * Default: `console.info`.
+   */
+  onLog?: (plugin: string, line: string) => void;
+  /** The wall-clock limit of each call, in ms (`Infinity`: none). Default: 30000. */
+  timeoutMs?: number;
+  /**
+   * Fuel units the plugin runs between two yields to the event loop.
+   * Default: 200000 (about a millisecond).
+   */
+  fuelSlice?: number;
+}
+
+/** The options of one `plugin.call(method, params, options)`. */
+export interface CallOptions {
+  /**
+   * Aborting it ends the call at once: the promise rejects with a
+   * `WasplugError` of kind `"Cancelled"` (its `cause` the signal's reason),
+   * and the plugin runs no further and calls no further host methods. An
+   * already aborted signal rejects without running the plugin.
+   */
+  signal?: AbortSignal;
+  /** The wall-clock limit of this call, in ms, instead of the plugin's (`Infinity`: none). */
+  timeoutMs?: number;
+}
+
+/**
+ * What a failed call rejects with (and `new WebPlugin` throws): an `Error`
+ * whose `kind` names the failure.
+ */
+export interface WasplugError extends Error {
+  /**
+   * What failed: `"Plugin"` (the plugin answered an error: see `code` and
+   * `data`), `"Cancelled"` (the call's signal was aborted), `"Timeout"`,
+   * `"OutOfFuel"`, `"MemoryLimit"`, `"Trap"` (the plugin crashed),
+   * `"ExitWithoutAnswer"`, `"Deadlock"`, `"InvalidParams"`,
+   * `"InvalidModule"`... one of the host kit's error kinds.
+   */
+  kind: string;
+  /** The plugin's name, when the error is about a plugin. */
+  plugin?: string;
+  /** The method called, when the error is about a call. */
+  method?: string;
+  /** The JSON-RPC error code of a `"Plugin"` error. */
+  code?: number;
+  /** The JSON-RPC error data of a `"Plugin"` error (`null` if none). */
+  data?: unknown;
+  /** The last lines the plugin wrote to stderr when it failed (oldest first). */
+  stderr: string[];
+}
+"#;
 
 #[wasm_bindgen]
 extern "C" {
+    /// The options of [`WebPlugin::new`] (TypeScript `WebPluginOptions`): a
+    /// plain JS object.
+    #[wasm_bindgen(typescript_type = "WebPluginOptions")]
+    pub type WebPluginOptions;
+
+    /// The options of [`WebPlugin::call`] (TypeScript `CallOptions`): a
+    /// plain JS object.
+    #[wasm_bindgen(typescript_type = "CallOptions")]
+    pub type CallOptions;
+
     #[wasm_bindgen(js_namespace = console, js_name = info)]
     fn console_info(plugin: &str, line: &str);
 }
 
-/// The JavaScript side of one plugin: its host methods and its log callback.
-///
-/// JS values cannot live in the host kit's `Send + Sync` handlers, so they
-/// stay here, on the page's thread, and the handlers carry only the key.
-struct PageHooks {
-    host: Object,
-    on_log: Option<Function>,
-}
-
-thread_local! {
-    static HOOKS: RefCell<HashMap<u32, PageHooks>> = RefCell::new(HashMap::new());
-    static NEXT_KEY: Cell<u32> = const { Cell::new(0) };
-}
-
-/// The key of a plugin's [`PageHooks`]: the state of its host methods.
-struct HooksKey(u32);
-
 /// A compiled wasplug plugin, callable from JavaScript.
 ///
-/// `new WebPlugin(wasmBytes, options)`, where every option is optional:
-/// - `name`: the plugin's name in logs (default `"plugin"`);
-/// - `host`: an object whose functions are the host methods the plugin may
-///   call. Each gets the params (JSON: an array, object or `null`) and
-///   returns a JSON-able value or a `Promise` of one; what it throws becomes
-///   a JSON-RPC error (`code`, `message` and `data` of the thrown object are
-///   kept; the code defaults to `-32000`);
-/// - `onLog(plugin, line)`: gets each line the plugin writes to stderr
-///   (default: `console.info`);
-/// - `timeoutMs`: the wall-clock limit of each call (default 30 000);
-/// - `fuelSlice`: fuel units run between two yields to the event loop
-///   (default 200 000, about a millisecond).
+/// `new WebPlugin(wasmBytes, options?)`; see `WebPluginOptions` in the
+/// TypeScript declarations (and [`WebPluginOptions`]) for the options.
 #[wasm_bindgen]
 pub struct WebPlugin {
     plugin: Plugin,
-    key: u32,
 }
 
 #[wasm_bindgen]
 impl WebPlugin {
-    /// Compiles the plugin; throws an `Error` when the bytes are no plugin.
+    /// Compiles the plugin; throws a `WasplugError` when the bytes are no
+    /// plugin.
     #[wasm_bindgen(constructor)]
-    pub fn new(wasm: &[u8], options: Option<Object>) -> Result<WebPlugin, JsValue> {
-        let options = options.unwrap_or_default();
+    pub fn new(wasm: &[u8], options: Option<WebPluginOptions>) -> Result<WebPlugin, JsValue> {
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let host = get(&options, "host")
             .dyn_into::<Object>()
             .unwrap_or_default();
-        let on_log = get(&options, "onLog").dyn_into::<Function>().ok();
-        let key = NEXT_KEY.with(|next| {
-            let key = next.get();
-            next.set(key.wrapping_add(1));
-            key
-        });
 
-        let mut methods = HostMethods::new(HooksKey(key));
+        let mut methods = HostMethods::new(());
         let mut names = Vec::new();
         for name in Object::keys(&host).iter().filter_map(|k| k.as_string()) {
-            if !get(&host, &name).is_function() {
+            let Ok(function) = get(&host, &name).dyn_into::<Function>() else {
                 continue;
-            }
+            };
             // The page hands over exactly the functions the plugin may call.
             names.push(name.clone());
-            let method = name.clone();
-            methods = methods.method(name, move |ctx: HostContext<HooksKey>, params: Value| {
-                call_page(ctx.state().0, method.clone(), params)
+            let page = Rc::new(PageMethod {
+                name: name.clone(),
+                this: host.clone(),
+                function,
             });
+            methods = methods.method(
+                name,
+                move |_: HostContext<()>, params: Option<Box<RawValue>>| {
+                    Rc::clone(&page).call(params)
+                },
+            );
         }
 
         let mut limits = Limits::default();
         if let Some(ms) = get(&options, "timeoutMs").as_f64() {
-            limits = limits.with_timeout(Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0)));
+            limits = limits.with_timeout(millis(ms));
         }
         if let Some(units) = get(&options, "fuelSlice").as_f64() {
             // Saturating float-to-int conversion; the builder keeps it >= 1.
@@ -95,14 +155,23 @@ impl WebPlugin {
         let mut builder = Plugin::builder(wasm)
             .limits(limits)
             .host_methods(methods)
-            .grants(Grants::methods(names))
-            .logger(move |plugin: &str, line: &str| log_line(key, plugin, line));
+            .grants(Grants::methods(names));
+        if let Ok(on_log) = get(&options, "onLog").dyn_into::<Function>() {
+            builder = builder.logger(move |plugin: &str, line: &str| {
+                if on_log
+                    .call2(&JsValue::UNDEFINED, &plugin.into(), &line.into())
+                    .is_err()
+                {
+                    // A throwing `onLog` loses no line.
+                    console_info(plugin, line);
+                }
+            });
+        }
         if let Some(name) = get(&options, "name").as_string() {
             builder = builder.name(name);
         }
         let plugin = builder.build().map_err(|e| error_to_js(&e))?;
-        HOOKS.with(|hooks| hooks.borrow_mut().insert(key, PageHooks { host, on_log }));
-        Ok(WebPlugin { plugin, key })
+        Ok(WebPlugin { plugin })
     }
 
     /// The plugin's name.
@@ -112,27 +181,121 @@ impl WebPlugin {
     }
 
     /// Calls `method` with `params` (an array, an object, or `null`/nothing)
-    /// and resolves to the result. Rejects with an `Error` whose `kind` names
-    /// the failure (`"Plugin"`, `"Trap"`, `"Timeout"`, ...); a `"Plugin"`
-    /// error also has the plugin's `code` and `data`, and failures of the
-    /// guest carry its last stderr lines in `stderr`.
-    pub fn call(&self, method: String, params: JsValue) -> Promise {
+    /// and resolves to the result. Rejects with a `WasplugError` whose
+    /// `kind` names the failure: `"Plugin"` (with the plugin's `code` and
+    /// `data`), `"Cancelled"` when `options.signal` aborts, `"Timeout"`,
+    /// `"Trap"`, ...; failures of the guest carry its last stderr lines in
+    /// `stderr`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
+    pub fn call(
+        &self,
+        method: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "unknown")] params: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<CallOptions>,
+    ) -> Promise {
         let plugin = self.plugin.clone();
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         future_to_promise(async move {
-            let params = from_js(&params).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
-            match plugin.call(&method, params).await {
-                Ok(result) => Ok(to_js(&result)),
-                Err(error) => Err(error_to_js(&error)),
-            }
+            let params = params_to_json(params).map_err(|what| {
+                error("InvalidParams", &plugin, &method, &what, JsValue::UNDEFINED)
+            })?;
+            let signal = match get(&options, "signal") {
+                none if none.is_undefined() || none.is_null() => None,
+                signal => Some(signal.dyn_into::<AbortSignal>().map_err(|_| {
+                    js_sys::TypeError::new("`options.signal` is not an AbortSignal")
+                })?),
+            };
+            let call = match get(&options, "timeoutMs").as_f64() {
+                Some(ms) => {
+                    let timeout = wasplug_hdk::CallOptions::new().with_timeout(millis(ms));
+                    let call = plugin.call_with(&method, params, &timeout);
+                    Either::Left(call.map(|(result, _report)| result))
+                }
+                None => Either::Right(plugin.call_raw(&method, params)),
+            };
+            let result = match signal {
+                None => call.await,
+                Some(signal) => {
+                    // An aborted signal wins: polled first, the plugin never starts.
+                    match select(pin!(Aborted::new(signal)), pin!(call)).await {
+                        Either::Left((reason, _call)) => {
+                            // `_call` drops here: its instance and any host call in flight go.
+                            return Err(error(
+                                "Cancelled",
+                                &plugin,
+                                &method,
+                                "the call was cancelled",
+                                reason,
+                            ));
+                        }
+                        Either::Right((outcome, _)) => outcome,
+                    }
+                }
+            };
+            let result = result.map_err(|e| error_to_js(&e))?;
+            JSON::parse(result.get())
         })
     }
 }
 
-impl Drop for WebPlugin {
-    fn drop(&mut self) {
-        // Calls still in flight then see no host methods (`-32601`) and log
-        // to the console.
-        HOOKS.with(|hooks| hooks.borrow_mut().remove(&self.key));
+/// One of the page's host methods, as the plugin calls it.
+struct PageMethod {
+    name: String,
+    /// The `host` object, the `this` of each call.
+    this: Object,
+    function: Function,
+}
+
+impl PageMethod {
+    async fn call(
+        self: Rc<Self>,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Box<RawValue>, RpcError> {
+        let params = match params {
+            // The protocol layer handed over valid JSON.
+            Some(raw) => JSON::parse(raw.get()).map_err(|e| RpcError::internal(js_message(&e)))?,
+            None => JsValue::NULL,
+        };
+        let returned = self
+            .function
+            .call1(&self.this, &params)
+            .map_err(thrown_to_rpc)?;
+        let value = JsFuture::from(Promise::resolve(&returned))
+            .await
+            .map_err(thrown_to_rpc)?;
+        let text = JSON::stringify(&value)
+            .map_err(|e| {
+                RpcError::internal(format!(
+                    "host method `{}` returned no JSON: {}",
+                    self.name,
+                    js_message(&e)
+                ))
+            })?
+            .as_string()
+            // `undefined` (and functions) are no JSON: the plugin gets `null`.
+            .unwrap_or_else(|| "null".to_owned());
+        RawValue::from_string(text).map_err(|e| RpcError::internal(e.to_string()))
+    }
+}
+
+/// What a host method threw, as the JSON-RPC error the plugin gets: the
+/// thrown object's `code` (an `i32`; default `-32000`), `message` and `data`.
+fn thrown_to_rpc(thrown: JsValue) -> RpcError {
+    let code = get(&thrown, "code")
+        .as_f64()
+        .filter(|c| c.fract() == 0.0 && *c >= f64::from(i32::MIN) && *c <= f64::from(i32::MAX))
+        .map_or(-32000, |c| c as i32);
+    let error = RpcError::new(code, js_message(&thrown));
+    let data = get(&thrown, "data");
+    if data.is_undefined() || data.is_null() {
+        return error;
+    }
+    match JSON::stringify(&data).ok().and_then(|t| t.as_string()) {
+        Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(data) => error.with_data(data),
+            Err(_) => error,
+        },
+        None => error,
     }
 }
 
@@ -141,19 +304,27 @@ fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// JSON → JS, through the browser's JSON parser.
-fn to_js(value: &Value) -> JsValue {
-    JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+/// A duration of `ms` milliseconds; none when it is infinite (or too long
+/// to be one); negative and `NaN` count as zero.
+fn millis(ms: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).ok()
 }
 
-/// JS → JSON; `undefined` is `null`.
-fn from_js(value: &JsValue) -> Result<Value, String> {
-    let text = JSON::stringify(value)
-        .map_err(|e| format!("not JSON: {}", js_message(&e)))?
+/// The params of a call as JSON: `None` for `null` and `undefined`;
+/// otherwise they must be an array or an object.
+fn params_to_json(params: Option<JsValue>) -> Result<Option<Box<RawValue>>, String> {
+    let Some(params) = params.filter(|p| !p.is_undefined() && !p.is_null()) else {
+        return Ok(None);
+    };
+    let text = JSON::stringify(&params)
+        .map_err(|e| format!("the params are no JSON: {}", js_message(&e)))?
         .as_string();
     match text {
-        Some(text) => serde_json::from_str(&text).map_err(|e| e.to_string()),
-        None => Ok(Value::Null),
+        Some(text) if text.starts_with(['[', '{']) => RawValue::from_string(text)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Some(text) if text == "null" => Ok(None),
+        _ => Err("the params must be an array, an object or null".to_owned()),
     }
 }
 
@@ -165,65 +336,50 @@ fn js_message(thrown: &JsValue) -> String {
     }
 }
 
-/// Runs the page's host method `method`.
-async fn call_page(key: u32, method: String, params: Value) -> Result<Value, RpcError> {
-    let function = HOOKS
-        .with(|hooks| hooks.borrow().get(&key).map(|h| get(&h.host, &method)))
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .ok_or_else(|| RpcError::host_method_not_found(&method))?;
-    let thrown_to_error = |thrown: JsValue| {
-        let code = get(&thrown, "code")
-            .as_f64()
-            .filter(|c| c.fract() == 0.0 && *c >= f64::from(i32::MIN) && *c <= f64::from(i32::MAX))
-            .map_or(-32000, |c| c as i32);
-        let error = RpcError::new(code, js_message(&thrown));
-        match from_js(&get(&thrown, "data")) {
-            Ok(Value::Null) | Err(_) => error,
-            Ok(data) => error.with_data(data),
-        }
-    };
-    let returned = function
-        .call1(&JsValue::UNDEFINED, &to_js(&params))
-        .map_err(thrown_to_error)?;
-    let value = JsFuture::from(Promise::resolve(&returned))
-        .await
-        .map_err(thrown_to_error)?;
-    from_js(&value)
-        .map_err(|reason| RpcError::internal(format!("host method `{method}` returned {reason}")))
+/// Sets `key` of a fresh object, which cannot fail.
+fn set(object: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
 
-/// Hands a stderr line to the page's `onLog`, or to the console.
-fn log_line(key: u32, plugin: &str, line: &str) {
-    let on_log = HOOKS.with(|hooks| hooks.borrow().get(&key).and_then(|h| h.on_log.clone()));
-    let logged = on_log.is_some_and(|f| {
-        f.call2(&JsValue::UNDEFINED, &plugin.into(), &line.into())
-            .is_ok()
-    });
-    if !logged {
-        console_info(plugin, line);
+/// A `WasplugError` of `kind` about a call the host kit did not run to its
+/// end, its message as the host kit's errors read; `cause` when defined.
+fn error(kind: &str, plugin: &Plugin, method: &str, what: &str, cause: JsValue) -> JsValue {
+    let name = plugin.name();
+    let js: JsValue =
+        js_sys::Error::new(&format!("plugin `{name}`, method `{method}`: {what}")).into();
+    set(&js, "kind", &kind.into());
+    set(&js, "plugin", &name.into());
+    set(&js, "method", &method.into());
+    set(&js, "stderr", &Array::new());
+    if !cause.is_undefined() {
+        set(&js, "cause", &cause);
     }
+    js
 }
 
-/// A JS `Error` with the message, `kind`, and what the variant carries.
+/// A host kit's error as a `WasplugError`: the message, `kind`, and what
+/// the variant carries.
 fn error_to_js(error: &Error) -> JsValue {
-    let js = js_sys::Error::new(&error.to_string());
-    let set = |key: &str, value: JsValue| {
-        // Setting a property of a fresh Error cannot fail.
-        let _ = Reflect::set(&js, &JsValue::from_str(key), &value);
-    };
-    set("kind", error.kind().name().into());
+    let js: JsValue = js_sys::Error::new(&error.to_string()).into();
+    set(&js, "kind", &error.kind().name().into());
+    if let Some(plugin) = error.plugin() {
+        set(&js, "plugin", &plugin.into());
+    }
+    if let Some(method) = error.method() {
+        set(&js, "method", &method.into());
+    }
     if let ErrorKind::Plugin { code, data, .. } = error.kind() {
-        set("code", (*code).into());
+        set(&js, "code", &(*code).into());
         let data = data
             .as_deref()
             .map_or(Ok(JsValue::NULL), |raw| JSON::parse(raw.get()));
-        set("data", data.unwrap_or(JsValue::NULL));
+        set(&js, "data", &data.unwrap_or(JsValue::NULL));
     }
     let stderr: Array = error
         .stderr()
         .iter()
         .map(|l| JsValue::from_str(l))
         .collect();
-    set("stderr", stderr.into());
-    js.into()
+    set(&js, "stderr", &stderr);
+    js
 }

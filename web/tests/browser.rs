@@ -12,16 +12,20 @@ use futures::future::join_all;
 use js_sys::{Function, Object, Promise, Reflect};
 use serde_json::{Value, json};
 use std::{
-    cell::Cell,
+    cell::{Cell, RefCell},
     rc::Rc,
     sync::{Arc, Mutex},
     time::Duration,
 };
-use wasm_bindgen::{JsCast, JsValue, prelude::wasm_bindgen};
+use wasm_bindgen::{
+    JsCast, JsValue,
+    prelude::{Closure, wasm_bindgen},
+};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wasplug_hdk::{ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin};
-use wasplug_web::WebPlugin;
+use wasplug_web::{WebPlugin, WebPluginOptions};
+use web_sys::AbortController;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -280,8 +284,37 @@ async fn yields_are_not_clamped_like_nested_timeouts() {
     assert!(took < 1_500.0, "fine slices took {took} ms");
 }
 
-/// A `WebPlugin` whose host methods are JavaScript functions.
-fn web_plugin(host: &[(&str, &str)]) -> WebPlugin {
+#[wasm_bindgen_test]
+async fn host_methods_and_the_logger_may_hold_values_that_are_not_send() {
+    // In a browser the host kit asks no `Send + Sync` of handlers, their
+    // state or the logger: an `Rc` (or a JS value) is fine.
+    let calls = Rc::new(Cell::new(0));
+    let counted = Rc::clone(&calls);
+    let methods = HostMethods::new(Rc::new(Cell::new(10))).method(
+        "echo",
+        move |ctx: HostContext<Rc<Cell<u32>>>, params: Value| {
+            counted.set(counted.get() + 1);
+            ctx.state().set(ctx.state().get() + 1);
+            async move { Ok(params) }
+        },
+    );
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&lines);
+    let plugin = Plugin::builder(TEST_PLUGIN)
+        .host_methods(methods)
+        .grants(Grants::all())
+        .logger(move |_: &str, line: &str| sink.borrow_mut().push(line.to_owned()))
+        .build()
+        .unwrap();
+    assert_eq!(plugin.call("many_echo", json!([5])).await.unwrap(), 5);
+    assert_eq!(calls.get(), 5);
+    assert_eq!(plugin.call("log", json!([2])).await.unwrap(), 2);
+    assert_eq!(*lines.borrow(), ["log line 0", "log line 1"]);
+}
+
+/// Options for `new WebPlugin`: `name` "web", `host` methods made of
+/// `(name, body)` JS functions of `params`, and `extra` options.
+fn web_plugin_options(host: &[(&str, &str)], extra: &[(&str, JsValue)]) -> WebPluginOptions {
     let methods = Object::new();
     for (name, body) in host {
         let function = Function::new_with_args("params", body);
@@ -290,51 +323,280 @@ fn web_plugin(host: &[(&str, &str)]) -> WebPlugin {
     let options = Object::new();
     Reflect::set(&options, &"name".into(), &"web".into()).unwrap();
     Reflect::set(&options, &"host".into(), &methods).unwrap();
-    WebPlugin::new(TEST_PLUGIN, Some(options)).unwrap()
+    for (key, value) in extra {
+        Reflect::set(&options, &(*key).into(), value).unwrap();
+    }
+    options.unchecked_into()
+}
+
+/// A `WebPlugin` whose host methods are JavaScript functions.
+fn web_plugin(host: &[(&str, &str)]) -> WebPlugin {
+    WebPlugin::new(TEST_PLUGIN, Some(web_plugin_options(host, &[]))).unwrap()
+}
+
+/// `plugin.call(method, JSON.parse(params), options)`.
+async fn web_call_with(
+    plugin: &WebPlugin,
+    method: &str,
+    params: &str,
+    options: &[(&str, JsValue)],
+) -> Result<JsValue, JsValue> {
+    let params = js_sys::JSON::parse(params).unwrap();
+    let call_options = Object::new();
+    for (key, value) in options {
+        Reflect::set(&call_options, &(*key).into(), value).unwrap();
+    }
+    let promise = plugin.call(
+        method.to_owned(),
+        Some(params),
+        Some(call_options.unchecked_into()),
+    );
+    JsFuture::from(promise).await
 }
 
 async fn web_call(plugin: &WebPlugin, method: &str, params: &str) -> Result<JsValue, JsValue> {
-    let params = js_sys::JSON::parse(params).unwrap();
-    JsFuture::from(plugin.call(method.to_owned(), params)).await
+    web_call_with(plugin, method, params, &[]).await
+}
+
+/// `value[key]`.
+fn field(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap()
+}
+
+/// The `kind` of a rejected call's error.
+fn kind_of(error: &JsValue) -> Option<String> {
+    field(error, "kind").as_string()
 }
 
 #[wasm_bindgen_test]
-async fn web_plugin_calls_javascript_host_methods() {
+async fn web_plugin_calls_plain_and_async_javascript_host_methods() {
     let plugin = web_plugin(&[
-        ("echo", "return params;"),
         (
-            "slow_echo",
+            "echo",
             "return new Promise(r => setTimeout(() => r(params), 1));",
         ),
+        ("add", "return params[0] + params[1];"),
+        // Host methods run with the `host` object as `this`.
+        ("twice", "return this.add([params[0], params[0]]);"),
+        ("nothing", "return undefined;"),
     ]);
     assert_eq!(plugin.name(), "web");
     let pong = web_call(&plugin, "ping", "null").await.unwrap();
     assert_eq!(pong.as_string().as_deref(), Some("pong"));
     let n = web_call(&plugin, "many_echo", "[30]").await.unwrap();
     assert_eq!(n.as_f64(), Some(30.0));
+    let n = web_call(&plugin, "concurrent_echo", "[10]").await.unwrap();
+    assert_eq!(n.as_f64(), Some(10.0));
+    let sum = web_call(&plugin, "call_host", r#"["add", [2, 3]]"#)
+        .await
+        .unwrap();
+    assert_eq!(sum.as_f64(), Some(5.0));
+    let twice = web_call(&plugin, "call_host", r#"["twice", [21]]"#)
+        .await
+        .unwrap();
+    assert_eq!(twice.as_f64(), Some(42.0));
+    let nothing = web_call(&plugin, "call_host", r#"["nothing", null]"#)
+        .await
+        .unwrap();
+    assert!(nothing.is_null(), "{nothing:?}");
     let primes = web_call(&plugin, "prime_sieve", "[1000]").await.unwrap();
-    let count = Reflect::get(&primes, &"count".into()).unwrap();
-    assert_eq!(count.as_f64(), Some(168.0));
+    assert_eq!(field(&primes, "count").as_f64(), Some(168.0));
+    // Params may be left out.
+    let pong = JsFuture::from(plugin.call("ping".into(), None, None))
+        .await
+        .unwrap();
+    assert_eq!(pong.as_string().as_deref(), Some("pong"));
 }
 
 #[wasm_bindgen_test]
 async fn web_plugin_errors_say_what_failed() {
-    let plugin = web_plugin(&[("echo", "throw { code: 7, message: 'no echo today' };")]);
+    let plugin = web_plugin(&[
+        (
+            "echo",
+            "throw { code: 7, message: 'no echo today', data: { why: 'tired' } };",
+        ),
+        ("slow_fail", "return Promise.reject(new Error('later'));"),
+    ]);
     let error = web_call(&plugin, "fail", "null").await.unwrap_err();
-    let get = |key: &str| Reflect::get(&error, &key.into()).unwrap();
     assert!(error.is_instance_of::<js_sys::Error>());
-    assert_eq!(get("kind").as_string().as_deref(), Some("Plugin"));
-    assert_eq!(get("code").as_f64(), Some(-32000.0));
+    assert_eq!(kind_of(&error).as_deref(), Some("Plugin"));
+    assert_eq!(field(&error, "code").as_f64(), Some(-32000.0));
+    assert_eq!(field(&error, "plugin").as_string().as_deref(), Some("web"));
+    assert_eq!(field(&error, "method").as_string().as_deref(), Some("fail"));
 
     // The host method's error reaches the plugin, which gives up on it.
     let error = web_call(&plugin, "many_echo", "[1]").await.unwrap_err();
-    let message = Reflect::get(&error, &"message".into()).unwrap();
-    assert!(
-        message.as_string().unwrap().contains("no echo today"),
-        "{message:?}"
-    );
+    let message = field(&error, "message").as_string().unwrap();
+    assert!(message.contains("no echo today"), "{message}");
+    // ... and through `call_host`, the code and data reach it unchanged.
+    let error = web_call(&plugin, "call_host", r#"["echo", null]"#)
+        .await
+        .unwrap_err();
+    assert_eq!(field(&error, "code").as_f64(), Some(7.0));
+    let why = field(&field(&error, "data"), "why");
+    assert_eq!(why.as_string().as_deref(), Some("tired"));
+    let error = web_call(&plugin, "call_host", r#"["slow_fail", null]"#)
+        .await
+        .unwrap_err();
+    assert_eq!(field(&error, "code").as_f64(), Some(-32000.0));
 
     let error = web_call(&plugin, "panic", "null").await.unwrap_err();
-    let kind = Reflect::get(&error, &"kind".into()).unwrap();
-    assert_eq!(kind.as_string().as_deref(), Some("Trap"));
+    assert_eq!(kind_of(&error).as_deref(), Some("Trap"));
+    let stderr: js_sys::Array = field(&error, "stderr").unchecked_into();
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.as_string().unwrap().contains("deliberate panic")),
+        "{stderr:?}"
+    );
+
+    let error = web_call(&plugin, "echo", r#""not structured""#)
+        .await
+        .unwrap_err();
+    assert_eq!(kind_of(&error).as_deref(), Some("InvalidParams"));
+    let not_a_signal = [("signal", JsValue::from_str("stop"))];
+    let error = web_call_with(&plugin, "ping", "null", &not_a_signal)
+        .await
+        .unwrap_err();
+    assert!(error.is_instance_of::<js_sys::TypeError>(), "{error:?}");
+
+    let error = WebPlugin::new(b"not wasm", None).err().unwrap();
+    assert_eq!(kind_of(&error).as_deref(), Some("InvalidModule"));
+}
+
+#[wasm_bindgen_test]
+async fn web_plugin_hands_stderr_lines_to_on_log() {
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&lines);
+    let on_log = Closure::<dyn FnMut(String, String)>::new(move |plugin: String, line: String| {
+        sink.borrow_mut().push(format!("{plugin}: {line}"));
+    });
+    let options = web_plugin_options(&[], &[("onLog", on_log.as_ref().clone())]);
+    let plugin = WebPlugin::new(TEST_PLUGIN, Some(options)).unwrap();
+    let n = web_call(&plugin, "log", "[3]").await.unwrap();
+    assert_eq!(n.as_f64(), Some(3.0));
+    assert_eq!(
+        *lines.borrow(),
+        ["web: log line 0", "web: log line 1", "web: log line 2"]
+    );
+
+    // A throwing `onLog` neither loses the line (it goes to the console)
+    // nor fails the call.
+    let throwing = Function::new_with_args("plugin, line", "throw new Error('no log');");
+    let options = web_plugin_options(&[], &[("onLog", throwing.into())]);
+    let plugin = WebPlugin::new(TEST_PLUGIN, Some(options)).unwrap();
+    let n = web_call(&plugin, "log", "[1]").await.unwrap();
+    assert_eq!(n.as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+async fn an_aborted_signal_cancels_a_running_call() {
+    let plugin = web_plugin(&[]);
+    // A computing plugin: prime_sieve(10 000 000) takes far longer than
+    // the 20 ms before the abort.
+    let controller = AbortController::new().unwrap();
+    let signal = [("signal", JsValue::from(controller.signal()))];
+    let call = web_call_with(&plugin, "prime_sieve", "[10000000]", &signal);
+    let abort = async {
+        delay(20).await;
+        controller.abort_with_reason(&"enough".into());
+        now()
+    };
+    let (outcome, aborted_at) = futures::future::join(call, abort).await;
+    let took = now() - aborted_at;
+    let error = outcome.unwrap_err();
+    assert_eq!(kind_of(&error).as_deref(), Some("Cancelled"), "{error:?}");
+    assert_eq!(
+        field(&error, "cause").as_string().as_deref(),
+        Some("enough")
+    );
+    assert_eq!(
+        field(&error, "method").as_string().as_deref(),
+        Some("prime_sieve")
+    );
+    assert!(took < 1_000.0, "the call ended {took} ms after the abort");
+
+    // A sleeping plugin.
+    let controller = AbortController::new().unwrap();
+    let signal = [("signal", JsValue::from(controller.signal()))];
+    let call = web_call_with(&plugin, "sleep", "[10000]", &signal);
+    let abort = async {
+        delay(20).await;
+        controller.abort();
+        now()
+    };
+    let (outcome, aborted_at) = futures::future::join(call, abort).await;
+    let took = now() - aborted_at;
+    assert_eq!(kind_of(&outcome.unwrap_err()).as_deref(), Some("Cancelled"));
+    assert!(took < 1_000.0, "the call ended {took} ms after the abort");
+
+    // The plugin goes on.
+    let pong = web_call(&plugin, "ping", "null").await.unwrap();
+    assert_eq!(pong.as_string().as_deref(), Some("pong"));
+}
+
+#[wasm_bindgen_test]
+async fn a_cancelled_call_makes_no_further_host_calls() {
+    // The host's echo aborts the call on its third round trip; the plugin
+    // would make 1 000.
+    let controller = AbortController::new().unwrap();
+    let global = js_sys::global();
+    Reflect::set(&global, &"wasplugTestController".into(), &controller).unwrap();
+    Reflect::set(&global, &"wasplugTestEchoes".into(), &0.into()).unwrap();
+    let plugin = web_plugin(&[(
+        "echo",
+        "globalThis.wasplugTestEchoes += 1;
+         if (globalThis.wasplugTestEchoes === 3) globalThis.wasplugTestController.abort();
+         return new Promise(r => setTimeout(() => r(params), 1));",
+    )]);
+    let signal = [("signal", JsValue::from(controller.signal()))];
+    let error = web_call_with(&plugin, "many_echo", "[1000]", &signal)
+        .await
+        .unwrap_err();
+    assert_eq!(kind_of(&error).as_deref(), Some("Cancelled"));
+    delay(50).await;
+    let echoes = Reflect::get(&global, &"wasplugTestEchoes".into()).unwrap();
+    assert_eq!(echoes.as_f64(), Some(3.0));
+}
+
+#[wasm_bindgen_test]
+async fn an_already_aborted_signal_rejects_at_once_without_running_the_plugin() {
+    let global = js_sys::global();
+    Reflect::set(&global, &"wasplugTestEchoes2".into(), &0.into()).unwrap();
+    let plugin = web_plugin(&[("echo", "globalThis.wasplugTestEchoes2 += 1; return params;")]);
+    let controller = AbortController::new().unwrap();
+    controller.abort();
+    let signal = [("signal", JsValue::from(controller.signal()))];
+    let error = web_call_with(&plugin, "many_echo", "[5]", &signal)
+        .await
+        .unwrap_err();
+    assert_eq!(kind_of(&error).as_deref(), Some("Cancelled"));
+    let echoes = Reflect::get(&global, &"wasplugTestEchoes2".into()).unwrap();
+    assert_eq!(echoes.as_f64(), Some(0.0));
+
+    // A signal not aborted changes nothing.
+    let controller = AbortController::new().unwrap();
+    let signal = [("signal", JsValue::from(controller.signal()))];
+    let n = web_call_with(&plugin, "many_echo", "[5]", &signal)
+        .await
+        .unwrap();
+    assert_eq!(n.as_f64(), Some(5.0));
+}
+
+#[wasm_bindgen_test]
+async fn a_call_may_have_its_own_timeout() {
+    let options = web_plugin_options(&[], &[("timeoutMs", 60_000.into())]);
+    let plugin = WebPlugin::new(TEST_PLUGIN, Some(options)).unwrap();
+    let started = now();
+    let timeout = [("timeoutMs", JsValue::from(100))];
+    let error = web_call_with(&plugin, "sleep", "[10000]", &timeout)
+        .await
+        .unwrap_err();
+    assert_eq!(kind_of(&error).as_deref(), Some("Timeout"));
+    let took = now() - started;
+    assert!(took < 2_000.0, "the timeout fired after {took} ms");
+    let n = web_call_with(&plugin, "sleep", "[10]", &timeout)
+        .await
+        .unwrap();
+    assert_eq!(n.as_f64(), Some(10.0));
 }

@@ -1,7 +1,8 @@
-// The demo page: loads the test plugin into the host kit (compiled to
-// WebAssembly by build.sh), runs the method the user picks, and keeps a box
-// moving on every animation frame to show the page never freezes.
-import init, { WebPlugin } from "./pkg/wasplug_web.js";
+// The demo page: loads the test plugin into the host kit (the `wasplug`
+// package, built by build.sh), runs the method the user picks (the Cancel
+// button aborts it), and keeps a box moving on every animation frame to show
+// the page never freezes.
+import init, { WebPlugin } from "wasplug";
 
 const $ = (id) => document.getElementById(id);
 
@@ -109,12 +110,17 @@ function setStatus(state, text) {
   $("status").textContent = text;
 }
 
+/** Aborts the running call; `null` when none runs. */
+let running = null;
+
 /**
  * Calls `method` and shows the outcome. Resolves to what the page showed:
  * `{ ok, result | error, ms, longestGap }`.
  */
 async function run(plugin, method, params) {
+  running = new AbortController();
   $("run").disabled = true;
+  $("cancel").disabled = false;
   $("call").textContent = `${method}(${params === null ? "" : JSON.stringify(params)})`;
   $("result").textContent = "…";
   $("time").textContent = "…";
@@ -125,7 +131,7 @@ async function run(plugin, method, params) {
   const started = performance.now();
   let outcome;
   try {
-    const result = await plugin.call(method, params);
+    const result = await plugin.call(method, params, { signal: running.signal });
     outcome = { ok: true, result };
   } catch (error) {
     outcome = { ok: false, error: { kind: error.kind, message: error.message, code: error.code } };
@@ -142,14 +148,18 @@ async function run(plugin, method, params) {
   } else {
     const { kind, message } = outcome.error;
     $("result").textContent = `${kind}: ${message}`;
-    setStatus("error", `Failed (${kind})`);
+    if (kind === "Cancelled") setStatus("cancelled", "Cancelled");
+    else setStatus("error", `Failed (${kind})`);
   }
+  running = null;
+  $("cancel").disabled = true;
   $("run").disabled = false;
   return outcome;
 }
 
 showMethod();
 $("method").addEventListener("change", showMethod);
+$("cancel").addEventListener("click", () => running?.abort());
 
 const ready = loadPlugin().then(
   (plugin) => {
