@@ -84,7 +84,7 @@
 //! initial memory). In the plugin's `Cargo.toml`:
 //! ```toml
 //! [profile.release]
-//! opt-level = 2        # inlined hot paths: a host round trip costs ~16% less
+//! opt-level = 2        # inlined hot paths: a host round trip costs ~15% less
 //!                      # than at "s", for ~30% more code ("s": smallest fast build)
 //! lto = true
 //! codegen-units = 1
