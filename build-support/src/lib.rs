@@ -43,7 +43,7 @@ pub fn guest_target_dir(workspace: &Path) -> PathBuf {
 }
 
 /// Tells cargo to rerun the build script when the sources of `crates` (their
-/// `src/` and `Cargo.toml`), the root `Cargo.toml` or `Cargo.lock` change.
+/// `src/`, `Cargo.toml` and `build.rs`), the root `Cargo.toml` or `Cargo.lock` change.
 pub fn rerun_if_sources_change(workspace: &Path, crates: &[&str]) {
     for krate in crates {
         let dir = workspace.join(krate);
@@ -52,6 +52,13 @@ pub fn rerun_if_sources_change(workspace: &Path, crates: &[&str]) {
             "cargo:rerun-if-changed={}",
             dir.join("Cargo.toml").display()
         );
+        // A build script sets link flags (the test plugin's stack size). Only
+        // an existing file is watched: cargo reruns a script on every build
+        // while a watched file is missing.
+        let build_script = dir.join("build.rs");
+        if build_script.exists() {
+            println!("cargo:rerun-if-changed={}", build_script.display());
+        }
     }
     for file in ["Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(file).display());

@@ -31,10 +31,12 @@ where
     R: DeserializeOwned,
 {
     let id = runtime::with(|c| c.call(method, params)).map_err(Error::from)?;
-    let raw = runtime::ReplyFuture { id }
+    let text = runtime::ReplyFuture { id }
         .await
         .map_err(Error::from_object)?;
-    Ok(serde_json::from_str(raw.get())?)
+    let result = serde_json::from_str(&text);
+    runtime::recycle(text);
+    Ok(result?)
 }
 
 /// Sends notification `method` to the host (no answer comes back).

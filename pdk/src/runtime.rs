@@ -24,7 +24,9 @@ use wasplug_protocol::{ErrorObjectOwned, Peer, PeerConfig, ProtocolError};
 const MAX_PENDING: usize = 1 << 16;
 
 pub(crate) type Task = Pin<Box<dyn Future<Output = ()>>>;
-pub(crate) type Reply = Result<Box<RawValue>, ErrorObjectOwned>;
+/// A host call's answer: its result's JSON text (in a buffer that goes back
+/// to [`recycle`] once read), or the error object.
+pub(crate) type Reply = Result<String, ErrorObjectOwned>;
 /// A handler's future: its result, or the error to answer with.
 pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<Box<RawValue>, crate::Error>>>>;
 
@@ -45,7 +47,15 @@ pub(crate) struct Connection {
     pub(crate) out: Vec<u8>,
     /// The host calls in flight, by id: one table, one lookup per step.
     calls: Calls,
+    /// Emptied answer buffers, for the next answers: a result is copied out
+    /// of the input line into one of these, not into a fresh allocation.
+    spare: Vec<String>,
 }
+
+/// Answer buffers kept for reuse, and the largest capacity kept: enough for
+/// the answers in flight at once in the usual case, never much memory.
+const SPARE_BUFFERS: usize = 4;
+const SPARE_CAPACITY: usize = 4096;
 
 /// The host calls in flight, in the order of their ids. The peer allocates
 /// ids in increasing order, so a new call goes at the back, and the host
@@ -98,9 +108,16 @@ impl Connection {
     }
 
     /// Files the answer to host call `id` and wakes its future.
-    pub(crate) fn reply(&mut self, id: u64, reply: Reply) {
-        if let Some(call) = self.calls.get_mut(id)
-            && let HostCall::Waiting(waker) = std::mem::replace(call, HostCall::Answered(reply))
+    pub(crate) fn reply(&mut self, id: u64, result: Result<&RawValue, ErrorObjectOwned>) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let reply = result.map(|raw| {
+            let mut text = self.spare.pop().unwrap_or_default();
+            text.push_str(raw.get());
+            text
+        });
+        if let HostCall::Waiting(waker) = std::mem::replace(call, HostCall::Answered(reply))
             && let Some(waker) = waker
         {
             waker.wake();
@@ -113,11 +130,25 @@ thread_local! {
         peer: Peer::new(PeerConfig::default().with_max_pending(MAX_PENDING).with_max_line(usize::MAX)),
         out: Vec::new(),
         calls: Calls(VecDeque::new()),
+        spare: Vec::new(),
     });
 }
 
 pub(crate) fn with<R>(f: impl FnOnce(&mut Connection) -> R) -> R {
     CONNECTION.with(|c| f(&mut c.borrow_mut()))
+}
+
+/// Gives an answer's buffer back once its result was read.
+pub(crate) fn recycle(mut text: String) {
+    if text.capacity() > SPARE_CAPACITY {
+        return;
+    }
+    text.clear();
+    with(|c| {
+        if c.spare.len() < SPARE_BUFFERS {
+            c.spare.push(text);
+        }
+    });
 }
 
 /// Queues a line for stdout.
@@ -182,34 +213,60 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
     let mut line = Vec::new();
     loop {
         poll_all(&mut tasks, &woken);
-        line.clear();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let text = match std::str::from_utf8(&line) {
-            Ok(text) => text,
-            // Not UTF-8: answered -32700, and the next line served (P-8).
-            Err(error) => {
-                let error = ProtocolError::InvalidUtf8 {
-                    valid_up_to: error.valid_up_to(),
-                    len: line.len(),
-                };
-                if let Some(answer) = error.error_response() {
-                    send(&answer);
+        // A whole line in the input buffer (the usual case: the host writes
+        // one message per read) is handled where it lies; one that arrives
+        // in pieces is gathered in `line` first.
+        let buffered = match input.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(buffered) => buffered,
+        };
+        let consumed = match buffered.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                let whole = buffered.get(..=end).unwrap_or_default();
+                if let Some(task) = handle(whole, &mut dispatch) {
+                    tasks.push(task);
+                }
+                end + 1
+            }
+            None => {
+                line.clear();
+                match input.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if let Some(task) = handle(&line, &mut dispatch) {
+                    tasks.push(task);
                 }
                 continue;
             }
         };
-        let text = text.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            continue;
-        }
-        if let Some(task) = dispatch(text) {
-            tasks.push(task);
-        }
+        input.consume(consumed);
     }
     poll_all(&mut tasks, &woken);
+}
+
+/// One line as read (its `\n` included, if any): checked to be UTF-8 and
+/// not blank, then dispatched.
+fn handle(line: &[u8], dispatch: &mut impl FnMut(&str) -> Option<Task>) -> Option<Task> {
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        // Not UTF-8: answered -32700, and the next line served (P-8).
+        Err(error) => {
+            let error = ProtocolError::InvalidUtf8 {
+                valid_up_to: error.valid_up_to(),
+                len: line.len(),
+            };
+            if let Some(answer) = error.error_response() {
+                send(&answer);
+            }
+            return None;
+        }
+    };
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        return None;
+    }
+    dispatch(text)
 }
 
 /// The future of one host call's answer.
@@ -251,6 +308,36 @@ impl Drop for ReplyFuture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_reuse_a_bounded_number_of_small_buffers() {
+        let raw = RawValue::from_string("[1]".to_owned()).unwrap();
+        let take = |id: u64| {
+            with(|c| {
+                c.calls.insert(id, HostCall::Waiting(None));
+                c.reply(id, Ok(&raw));
+                match c.calls.remove(id) {
+                    Some(HostCall::Answered(Ok(text))) => text,
+                    _ => panic!("call {id} was not answered"),
+                }
+            })
+        };
+        let first = take(1);
+        assert_eq!(first, "[1]");
+        let at = first.as_ptr();
+        recycle(first);
+        // The next answer lands in the buffer given back.
+        let second = take(2);
+        assert_eq!((second.as_str(), second.as_ptr()), ("[1]", at));
+        recycle(second);
+        for _ in 0..2 * SPARE_BUFFERS {
+            recycle(String::with_capacity(8));
+        }
+        recycle(String::with_capacity(SPARE_CAPACITY + 1));
+        let kept = with(|c| c.spare.iter().map(String::capacity).collect::<Vec<_>>());
+        assert_eq!(kept.len(), SPARE_BUFFERS);
+        assert!(kept.iter().all(|&capacity| capacity <= SPARE_CAPACITY));
+    }
 
     #[test]
     fn calls_are_found_whatever_the_order_of_answers() {

@@ -14,15 +14,19 @@ use std::borrow::Cow;
 pub type RequestId = Id<'static>;
 
 /// What an incoming line turned out to be.
+///
+/// `J` holds the raw JSON of params and results: owned (`Box<RawValue>`, from
+/// [`Peer::handle_line`](crate::Peer::handle_line)) or borrowed from the line
+/// (`&RawValue`, from [`Peer::handle_line_borrowed`](crate::Peer::handle_line_borrowed)).
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum Event<J = Box<RawValue>> {
     /// The answer to request `id` that we sent.
     Response {
         /// The id [`Peer::request`](crate::Peer::request) returned.
         id: u64,
         /// `Ok(raw result JSON)`, or `Err(the error object as sent)` with code, message and
         /// data kept exactly.
-        result: Result<Box<RawValue>, ErrorObjectOwned>,
+        result: Result<J, ErrorObjectOwned>,
     },
     /// A request from the other side, to be answered with its `id`.
     Request {
@@ -31,18 +35,39 @@ pub enum Event {
         /// The method name.
         method: String,
         /// The params (a JSON array or object), if the request had any.
-        params: Option<Box<RawValue>>,
+        params: Option<J>,
     },
     /// A notification from the other side (never answered).
     Notification {
         /// The method name.
         method: String,
         /// The params (a JSON array or object), if the notification had any.
-        params: Option<Box<RawValue>>,
+        params: Option<J>,
     },
 }
 
-impl Event {
+impl Event<&RawValue> {
+    /// The event with its params or result copied out of the line.
+    pub fn into_owned(self) -> Event {
+        match self {
+            Self::Response { id, result } => Event::Response {
+                id,
+                result: result.map(ToOwned::to_owned),
+            },
+            Self::Request { id, method, params } => Event::Request {
+                id,
+                method,
+                params: params.map(ToOwned::to_owned),
+            },
+            Self::Notification { method, params } => Event::Notification {
+                method,
+                params: params.map(ToOwned::to_owned),
+            },
+        }
+    }
+}
+
+impl<J: core::ops::Deref<Target = RawValue>> Event<J> {
     /// The method name of a request or notification; `None` for a response.
     pub fn method(&self) -> Option<&str> {
         match self {
@@ -54,7 +79,9 @@ impl Event {
     /// The params of a request or notification, if any.
     pub fn params(&self) -> Option<&RawValue> {
         match self {
-            Self::Request { params, .. } | Self::Notification { params, .. } => params.as_deref(),
+            Self::Request { params, .. } | Self::Notification { params, .. } => {
+                params.as_ref().map(|params| &**params)
+            }
             Self::Response { .. } => None,
         }
     }
@@ -528,13 +555,16 @@ pub(crate) fn write_call<P: Serialize + ?Sized>(
     params: &P,
 ) -> Result<(), PeerError> {
     let start = out.len();
-    out.extend_from_slice(PREFIX.as_bytes());
-    if let Some(id) = id {
-        out.extend_from_slice(br#""id":"#);
-        push_u64(out, id);
-        out.push(b',');
+    // Few and whole pieces: inside an interpreted plugin every append is a
+    // call and a copy.
+    match id {
+        Some(id) => {
+            out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+            push_u64(out, id);
+            out.extend_from_slice(br#","method":"#);
+        }
+        None => out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#),
     }
-    out.extend_from_slice(br#""method":"#);
     push_json_string(out, method);
     let params_at = out.len();
     out.extend_from_slice(br#","params":"#);
@@ -560,8 +590,7 @@ pub(crate) fn write_call<P: Serialize + ?Sized>(
 
 /// Appends the success response line to request `id`.
 pub(crate) fn write_response_raw(out: &mut Vec<u8>, id: &Id<'_>, result: &RawValue) {
-    out.extend_from_slice(PREFIX.as_bytes());
-    out.extend_from_slice(br#""id":"#);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     match id {
         Id::Null => out.extend_from_slice(b"null"),
         Id::Number(n) => push_u64(out, *n),

@@ -203,25 +203,28 @@ impl Peer {
     /// [`ProtocolError::UnknownResponseId`]. On error, send
     /// [`ProtocolError::error_response`] back if it is `Some`.
     pub fn handle_line(&mut self, line: &str) -> Result<Event, ProtocolError> {
+        self.handle_line_borrowed(line).map(Event::into_owned)
+    }
+
+    /// Like [`handle_line`](Self::handle_line), with the params or result still borrowed
+    /// from the line: nothing is copied, so a caller that keeps only part of it (a plugin
+    /// kit deserializing a result) allocates nothing for the rest.
+    ///
+    /// # Errors
+    /// As [`handle_line`](Self::handle_line).
+    pub fn handle_line_borrowed<'a>(
+        &mut self,
+        line: &'a str,
+    ) -> Result<Event<&'a RawValue>, ProtocolError> {
         Ok(match message::parse(line, &self.config)? {
-            Incoming::Request { id, method, params } => Event::Request {
-                id,
-                method,
-                params: params.map(ToOwned::to_owned),
-            },
-            Incoming::Notification { method, params } => Event::Notification {
-                method,
-                params: params.map(ToOwned::to_owned),
-            },
+            Incoming::Request { id, method, params } => Event::Request { id, method, params },
+            Incoming::Notification { method, params } => Event::Notification { method, params },
             Incoming::Response {
                 id,
                 id_text,
                 result,
             } => match id {
-                Some(id) if self.pending.remove(id) => Event::Response {
-                    id,
-                    result: result.map(ToOwned::to_owned),
-                },
+                Some(id) if self.pending.remove(id) => Event::Response { id, result },
                 _ => {
                     return Err(ProtocolError::UnknownResponseId {
                         id: excerpt(id_text),
@@ -330,6 +333,32 @@ mod tests {
         assert_eq!(ids, [1, 2, 3, 4, 5]);
         let (_, l) = p.request_raw("m", None).unwrap();
         assert_eq!(l, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"m\"}\n");
+    }
+
+    #[test]
+    fn borrowed_events_point_into_the_line_and_match_the_owned_ones() {
+        let (mut host, mut plugin) = pair();
+        let (id, req) = host.request("add", &[1, 2]).unwrap();
+        let req = line(&req);
+        let span = req.as_bytes().as_ptr_range();
+        let borrowed = plugin.handle_line_borrowed(req).unwrap();
+        let params = borrowed.params().unwrap();
+        assert!(span.contains(&params.get().as_ptr()));
+        assert_eq!(params.get(), "[1,2]");
+        let Event::Request { id: rid, .. } = borrowed.clone().into_owned() else {
+            panic!()
+        };
+        let resp = plugin.respond_ok(&rid, &[3]).unwrap();
+        let Event::Response { id: got, result } = host.handle_line_borrowed(line(&resp)).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((got, result.unwrap().get()), (id, "[3]"));
+        // Settled like an owned answer: a second one is unknown.
+        assert!(matches!(
+            host.handle_line_borrowed(line(&resp)),
+            Err(ProtocolError::UnknownResponseId { .. })
+        ));
     }
 
     #[test]
