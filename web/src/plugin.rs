@@ -9,7 +9,9 @@ use std::{
 };
 use wasm_bindgen::{JsCast, prelude::*};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
-use wasplug_hdk::{Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RpcError};
+use wasplug_hdk::{
+    Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RawValue, RpcError,
+};
 
 #[wasm_bindgen]
 extern "C" {
@@ -46,8 +48,10 @@ struct HooksKey(u32);
 /// - `onLog(plugin, line)`: gets each line the plugin writes to stderr
 ///   (default: `console.info`);
 /// - `timeoutMs`: the wall-clock limit of each call (default 30 000);
-/// - `fuelSlice`: fuel units run between two yields to the event loop
-///   (default 200 000, about a millisecond).
+/// - `fuelSlice`: fuel units the guest runs before the host looks at the
+///   clock again (default 100 000): at the end of a slice the host yields
+///   to the event loop if 4 ms passed since the last yield, and ends the
+///   call if its timeout passed.
 #[wasm_bindgen]
 pub struct WebPlugin {
     plugin: Plugin,
@@ -166,7 +170,7 @@ fn js_message(thrown: &JsValue) -> String {
 }
 
 /// Runs the page's host method `method`.
-async fn call_page(key: u32, method: String, params: Value) -> Result<Value, RpcError> {
+async fn call_page(key: u32, method: String, params: Value) -> Result<Box<RawValue>, RpcError> {
     let function = HOOKS
         .with(|hooks| hooks.borrow().get(&key).map(|h| get(&h.host, &method)))
         .and_then(|f| f.dyn_into::<Function>().ok())
@@ -185,11 +189,32 @@ async fn call_page(key: u32, method: String, params: Value) -> Result<Value, Rpc
     let returned = function
         .call1(&JsValue::UNDEFINED, &to_js(&params))
         .map_err(thrown_to_error)?;
-    let value = JsFuture::from(Promise::resolve(&returned))
-        .await
-        .map_err(thrown_to_error)?;
-    from_js(&value)
+    // A plain value is the answer at once: awaiting it as a promise would
+    // cost two microtask hops per round trip before the guest resumes.
+    let value = if is_thenable(&returned) {
+        JsFuture::from(Promise::resolve(&returned))
+            .await
+            .map_err(thrown_to_error)?
+    } else {
+        returned
+    };
+    raw_from_js(&value)
         .map_err(|reason| RpcError::internal(format!("host method `{method}` returned {reason}")))
+}
+
+/// Whether `value` is a promise or another object with a `then` method,
+/// which `Promise.resolve` would wait for.
+fn is_thenable(value: &JsValue) -> bool {
+    (value.is_object() || value.is_function()) && get(value, "then").is_function()
+}
+
+/// JS → JSON text, without building a [`Value`]; `undefined` is `null`.
+fn raw_from_js(value: &JsValue) -> Result<Box<RawValue>, String> {
+    let text = JSON::stringify(value)
+        .map_err(|e| format!("not JSON: {}", js_message(&e)))?
+        .as_string()
+        .unwrap_or_else(|| "null".to_owned());
+    RawValue::from_string(text).map_err(|e| e.to_string())
 }
 
 /// Hands a stderr line to the page's `onLog`, or to the console.
