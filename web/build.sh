@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the browser package and the demo page:
-# - the host kit for wasm32-unknown-unknown (release), and its JS bindings
-#   with TypeScript declarations (`wasm-bindgen --target web`) into pkg/,
-#   the npm package `wasplug` (its package.json is committed; the rest is
-#   build output);
+# - the host kit for wasm32-unknown-unknown (the `web` profile of the root
+#   Cargo.toml), and its JS bindings with TypeScript declarations
+#   (`wasm-bindgen --target web`) into pkg/, the npm package `wasplug` (its
+#   package.json is committed; the rest is build output), its wasm optimized
+#   with `wasm-opt` (binaryen, pinned in tools/package-lock.json and
+#   installed there with `npm ci` on first use);
 # - the demo page's copy of the package, www/node_modules/wasplug/, which
 #   the page imports by name (an import map in index.html), as a web app
 #   that installed the package would;
@@ -11,20 +13,35 @@
 # Then serve www/ with any static server, e.g.
 # `python3 -m http.server -d web/www --bind 127.0.0.1 8000`.
 #
-# Needs the wasm32-unknown-unknown and wasm32-wasip1 targets and the
-# wasm-bindgen CLI of the version in Cargo.lock (.ci/browser installs both).
+# Needs the wasm32-unknown-unknown and wasm32-wasip1 targets, the
+# wasm-bindgen CLI of the version in Cargo.lock (.ci/browser installs both),
+# and Node.js with npm.
 set -euo pipefail
 web="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$web")"
 target_dir="$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")"
 pkg="$web/pkg"
+profile=web
 
 cargo build --manifest-path "$root/Cargo.toml" -p wasplug-web \
-    --target wasm32-unknown-unknown --release
+    --target wasm32-unknown-unknown --profile "$profile"
 # Everything in pkg/ but the committed package.json is generated.
 find "$pkg" -mindepth 1 ! -name package.json -exec rm -rf {} +
 wasm-bindgen --target web --out-dir "$pkg" --out-name wasplug \
-    "$target_dir/wasm32-unknown-unknown/release/wasplug_web.wasm"
+    "$target_dir/wasm32-unknown-unknown/$profile/wasplug_web.wasm"
+
+wasm_opt="$web/tools/node_modules/.bin/wasm-opt"
+if [ ! -x "$wasm_opt" ]; then
+    npm ci --prefix "$web/tools" --no-audit --no-fund
+fi
+wasm="$pkg/wasplug_bg.wasm"
+before="$(stat -c %s "$wasm")"
+# The features rustc enables by default for wasm32-unknown-unknown, which
+# the wasm-bindgen output uses.
+"$wasm_opt" -Oz --strip-debug --strip-producers \
+    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-multivalue --enable-reference-types \
+    "$wasm" -o "$wasm"
 
 # The package's version is the workspace's.
 version="$(awk -F'"' '/^version = / { print $2; exit }' "$root/Cargo.toml")"
@@ -37,4 +54,5 @@ rm -rf "$web/www/node_modules"
 mkdir -p "$web/www/node_modules/wasplug"
 cp -R "$pkg/." "$web/www/node_modules/wasplug/"
 cp "$root/target/wasm-guests/wasm32-wasip1/plugin/test-plugin.wasm" "$web/www/"
-echo "built $pkg ($(du -sh "$pkg" | cut -f1)) and $web/www"
+echo "built $pkg and $web/www: wasplug_bg.wasm $(stat -c %s "$wasm") bytes" \
+    "($before before wasm-opt; $(gzip -9c "$wasm" | wc -c) gzipped)"

@@ -3,7 +3,7 @@
 
 use crate::{
     Error, ErrorKind,
-    platform::{BoxFuture, Sleep, yield_now},
+    platform::{self, BoxFuture, Sleep, yield_now},
     plugin::Shared,
 };
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
@@ -30,12 +30,6 @@ const PIPE_CAPACITY: usize = 64 << 10;
 const MAX_LOG_LINE: usize = 16 << 10;
 /// Stderr lines an error report carries.
 const ERROR_TAIL_LINES: usize = 16;
-/// Steps of the guest one poll runs before yielding to the executor. A step
-/// ends at the latest when a fuel slice is used up (and then the poll yields
-/// at once); a guest that keeps filling its output pipe uses almost no fuel
-/// per step, so without this bound it would hold the thread until its
-/// budget or timeout ends the call.
-const STEPS_PER_POLL: u32 = 16;
 
 type HostReply = (RequestId, Result<Box<RawValue>, ErrorObjectOwned>);
 
@@ -572,7 +566,7 @@ impl Call {
             if self.guest_over {
                 return Poll::Ready(Err(finished()));
             }
-            if steps >= STEPS_PER_POLL {
+            if platform::poll_spent(steps) {
                 yield_now(cx);
                 return Poll::Pending;
             }
@@ -584,10 +578,12 @@ impl Call {
                 continue;
             }
             match step {
-                Step::Continue => {
+                Step::Continue if platform::YIELD_EVERY_SLICE => {
                     yield_now(cx);
                     return Poll::Pending;
                 }
+                // The budget of the poll, checked above, says when to yield.
+                Step::Continue => {}
                 // Host calls and notifications the guest just sent are
                 // polled (and may be done at once) before it waits for them.
                 Step::Blocked(_) if self.run_notifications(cx) | self.poll_host_calls(cx)? => {}

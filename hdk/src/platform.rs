@@ -92,6 +92,27 @@ impl Future for Sleep {
 /// Why a timer could not be armed: the OS error of starting the timer thread.
 pub(crate) type TimerError = std::io::Error;
 
+/// Whether a call yields to the executor each time its guest uses up a fuel
+/// slice. Natively it does, so one thread shares its time between calls
+/// slice by slice. In a browser it yields when [`poll_spent`] says so: a
+/// yield there is a macrotask (tens of microseconds), and what must be
+/// bounded is the time between two of them, so the page keeps painting.
+pub(crate) const YIELD_EVERY_SLICE: bool = imp::YIELD_EVERY_SLICE;
+
+/// Whether a poll of a call that has run `steps` guest steps has had its
+/// share of the thread and must yield before the next step.
+///
+/// Natively: after [`imp::STEPS_PER_POLL`] steps. A step ends at the latest
+/// when a fuel slice is used up (and then the poll yields at once); a guest
+/// that keeps filling its output pipe uses almost no fuel per step, so
+/// without this bound it would hold the thread until its budget or timeout
+/// ends the call. In a browser: once [`imp::YIELD_AFTER`] has passed since
+/// the thread last yielded to the event loop, however many steps, calls or
+/// (microtask) host-method answers that took.
+pub(crate) fn poll_spent(steps: u32) -> bool {
+    imp::poll_spent(steps)
+}
+
 /// Lets the executor run other tasks, then polls the caller again.
 ///
 /// Natively the task wakes itself at once. In a browser the wake-up is a
@@ -274,6 +295,15 @@ mod imp {
     pub(super) fn yield_now(cx: &mut Context<'_>) {
         cx.waker().wake_by_ref();
     }
+
+    pub(super) const YIELD_EVERY_SLICE: bool = true;
+
+    /// Steps of the guest one poll runs before yielding to the executor.
+    pub(super) const STEPS_PER_POLL: u32 = 16;
+
+    pub(super) fn poll_spent(steps: u32) -> bool {
+        steps >= STEPS_PER_POLL
+    }
 }
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
@@ -300,7 +330,7 @@ mod imp {
 
     use super::TimerError;
     use std::{
-        cell::RefCell,
+        cell::{Cell, RefCell},
         future::Future,
         pin::Pin,
         task::{Context, Poll, Waker},
@@ -423,6 +453,7 @@ mod imp {
     impl Yielder {
         fn new() -> Self {
             let run = Closure::<dyn FnMut()>::new(|| {
+                LAST_YIELD.with(|last| last.set(Some(Instant::now())));
                 let waiting = YIELDER.with(|y| std::mem::take(&mut *y.waiting.borrow_mut()));
                 for waker in waiting {
                     waker.wake();
@@ -475,11 +506,34 @@ mod imp {
 
     thread_local! {
         static YIELDER: Yielder = Yielder::new();
+        /// When the thread last yielded to the event loop: when the last
+        /// macrotask of the [`Yielder`] ran (or this thread first asked).
+        static LAST_YIELD: Cell<Option<Instant>> = const { Cell::new(None) };
     }
 
     pub(super) fn yield_now(cx: &mut Context<'_>) {
         let waker = cx.waker().clone();
         YIELDER.with(|y| y.push(waker));
+    }
+
+    pub(super) const YIELD_EVERY_SLICE: bool = false;
+
+    /// The longest the plugins of a page run between two yields to the event
+    /// loop (plus at most one step: a fuel slice, or a host method's answer).
+    /// A quarter of a 60 Hz frame: the longest gap between two frames stays
+    /// well under two frames, and a yield (a `MessageChannel` message, tens
+    /// of microseconds) costs about 1% of the time.
+    pub(super) const YIELD_AFTER: Duration = Duration::from_millis(4);
+
+    pub(super) fn poll_spent(_steps: u32) -> bool {
+        let now = Instant::now();
+        LAST_YIELD.with(|last| match last.get() {
+            Some(at) => now.saturating_duration_since(at) >= YIELD_AFTER,
+            None => {
+                last.set(Some(now));
+                false
+            }
+        })
     }
 }
 
