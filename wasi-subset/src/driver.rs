@@ -5,7 +5,9 @@
 //! `wasplug run` and the tests) are loops around it that differ only in how
 //! they wait.
 
-use crate::{Blocked, Completion, Program, Stop, WasiCtx, add_to_linker, complete, module};
+use crate::{
+    Blocked, Completion, Program, Stop, WasiCtx, add_to_linker, complete, module, recycle::Handles,
+};
 use std::sync::Arc;
 use wasmi::{
     Func, Instance, Linker, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, Store,
@@ -80,6 +82,39 @@ struct Limiter {
     memory: u64,
     tables: u64,
     hit: bool,
+}
+
+impl GuestState {
+    /// The state of a store no guest uses.
+    fn spent() -> Self {
+        Self {
+            wasi: WasiCtx::builder().build(),
+            limiter: Limiter {
+                limit: None,
+                memory: 0,
+                tables: 0,
+                hit: false,
+            },
+        }
+    }
+
+    /// Lifts the memory limit (for the host's own allocations in the
+    /// store), and says what it was and what the limiter counted.
+    pub(crate) fn lift_limit(&mut self) -> (Option<u64>, (u64, u64)) {
+        let limiter = &mut self.limiter;
+        (limiter.limit.take(), (limiter.memory, limiter.tables))
+    }
+
+    /// Sets the memory limit and the limiter's counts (linear memory, table
+    /// bytes), and forgets any refusal.
+    pub(crate) fn restore_limit(&mut self, limit: Option<u64>, (memory, tables): (u64, u64)) {
+        self.limiter = Limiter {
+            limit,
+            memory,
+            tables,
+            hit: false,
+        };
+    }
 }
 
 impl Limiter {
@@ -215,8 +250,11 @@ struct Meter {
 
 /// One fresh instance of a [`Program`], run step by step.
 ///
-/// Stateless by construction: each guest has its own store, so nothing of
-/// one run is seen by another.
+/// Stateless by construction: each guest starts from the state of a fresh
+/// instance and nothing of one run is seen by another. The instance is new,
+/// or one an earlier guest was done with, reset to that state (recycling:
+/// see the crate's `recycle` module); a guest hands its instance back when
+/// it is dropped.
 ///
 /// # Example
 /// ```
@@ -245,6 +283,9 @@ pub struct Guest {
     resumes: u64,
     /// What runs after the start function: `_start`, or the init.
     main: Phase,
+    /// What a reset writes to, when the instance can be recycled: set for a
+    /// recycled instance from the start, for a new one once instantiated.
+    recycle: Option<Handles>,
 }
 
 impl core::fmt::Debug for Guest {
@@ -283,8 +324,21 @@ impl Guest {
                 hit: false,
             },
         };
-        let mut store = Store::new(engine, state);
-        store.limiter(|state| &mut state.limiter);
+        let idle = match main {
+            Phase::Main => program.pool().and_then(|pool| pool.take(limits.memory)),
+            Phase::Start | Phase::Init => None,
+        };
+        let (store, recycle) = match idle {
+            Some(mut idle) => {
+                *idle.store.data_mut() = state;
+                (idle.store, Some(idle.handles))
+            }
+            None => {
+                let mut store = Store::new(engine, state);
+                store.limiter(|state| &mut state.limiter);
+                (store, None)
+            }
+        };
         Self {
             store,
             linker: program.linker(),
@@ -303,6 +357,7 @@ impl Guest {
             },
             resumes: 0,
             main,
+            recycle,
         }
     }
 
@@ -401,8 +456,16 @@ impl Guest {
     }
 
     /// Instantiates the module and, for a warm program, restores the state
-    /// after the init. No guest code runs.
+    /// after the init; or resets a recycled instance to that state. No guest
+    /// code runs.
     pub(crate) fn instantiate_only(&mut self) -> Result<Instance, End> {
+        if let (Some(handles), Some(pool)) = (&self.recycle, self.program.pool()) {
+            let instance = handles.instance;
+            pool.reset(&mut self.store, handles)
+                .map_err(|e| self.end_of(&e))?;
+            self.instance = Some(instance);
+            return Ok(instance);
+        }
         let instance = self
             .linker
             .instantiate_and_start(&mut self.store, self.program.module())
@@ -412,8 +475,17 @@ impl Guest {
                 .restore(&mut self.store, instance)
                 .map_err(|e| self.end_of(&e))?;
         }
+        if let (Phase::Main, Some(pool)) = (self.main, self.program.pool()) {
+            self.recycle = pool.adopt(&mut self.store, instance);
+        }
         self.instance = Some(instance);
         Ok(instance)
+    }
+
+    /// Whether the guest's instance is a recycled one.
+    #[cfg(test)]
+    pub(crate) fn is_recycled(&self) -> bool {
+        self.recycle.is_some() && self.instance.is_none()
     }
 
     /// The instance, once instantiated.
@@ -554,6 +626,22 @@ impl Guest {
             message: error.to_string(),
             code,
         }
+    }
+}
+
+impl Drop for Guest {
+    /// Hands a recyclable instance back to its program.
+    fn drop(&mut self) {
+        let (Some(handles), Some(pool)) = (self.recycle.take(), self.program.pool()) else {
+            return;
+        };
+        // The guest's WASI context goes with the guest; the pooled store
+        // keeps a spent one until its next guest brings its own.
+        let engine = self.store.engine().clone();
+        let spent = Store::new(&engine, GuestState::spent());
+        let mut store = std::mem::replace(&mut self.store, spent);
+        std::mem::swap(store.data_mut(), self.store.data_mut());
+        pool.put(store, handles);
     }
 }
 

@@ -72,6 +72,7 @@ mod memory;
 mod meter;
 mod module;
 mod pipe;
+mod recycle;
 mod sources;
 mod stop;
 mod warm;
@@ -90,6 +91,7 @@ pub use meter::{
 };
 pub use module::{ImportStatus, MAX_TABLES, ModuleError, Program, START_EXPORT};
 pub use pipe::{InputPipe, OutputPipe};
+pub use recycle::{IDLE_BYTES_MAX, IDLE_MAX};
 pub use sources::{Clock, OsRandom, Random, RandomError, SystemClock};
 pub use stop::{Blocked, Completion, Stop, complete};
 pub use warm::{INIT_EXPORT, INIT_STDERR_KEPT, InitError, InitFailure, InitReport};

@@ -6,6 +6,7 @@ use crate::{
     MODULE, SUPPORTED_FUNCTIONS,
     driver::{GuestState, new_linker},
     linker::signature,
+    recycle::Pool,
     warm::{self, INIT_EXPORT, Snapshot},
 };
 use std::{borrow::Cow, ops::Range, sync::Arc};
@@ -120,6 +121,8 @@ pub struct Program {
     init: Option<Arc<warm::Globals>>,
     /// The state after the init, which every guest starts from.
     snapshot: Option<Arc<Snapshot>>,
+    /// Instances guests were done with, when they can be reset.
+    pool: Option<Arc<Pool>>,
 }
 
 impl core::fmt::Debug for Program {
@@ -140,28 +143,39 @@ impl Program {
     /// [`ModuleError`] says what is wrong, for a person to act on.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, ModuleError> {
         let binary = to_binary(bytes)?;
-        let (binary, has_start, init) = match Layout::scan(&binary) {
+        let (binary, has_start, init, pool) = match Layout::scan(&binary) {
             Some(layout) => {
                 layout.check()?;
                 let mut extra = Vec::new();
                 if let Some((func, _)) = &layout.start {
                     extra.push((START_EXPORT.to_owned(), EXPORT_FUNC, *func));
                 }
-                let init = layout
-                    .exports_function(&binary, INIT_EXPORT)
-                    .then(|| warm::Globals::of(&binary))
-                    .transpose()?;
-                if let Some(globals) = &init {
+                let globals = warm::Globals::of(&binary)?;
+                let init = layout.exports_function(&binary, INIT_EXPORT);
+                let pool = match layout.memories == 1 && layout.passive_segments(&binary) == Some(0)
+                {
+                    true => Pool::new(&globals, layout.tables),
+                    false => None,
+                };
+                if init || pool.is_some() {
                     extra.extend(globals.exports());
+                }
+                if pool.is_some() {
+                    extra.extend(Pool::table_exports(layout.tables));
                 }
                 let binary = match extra.is_empty() {
                     true => binary,
                     false => Cow::Owned(layout.with_exports(&binary, &extra)),
                 };
-                (binary, layout.start.is_some(), init)
+                (
+                    binary,
+                    layout.start.is_some(),
+                    init.then_some(globals),
+                    pool,
+                )
             }
             // Not a module this walk can read: wasmi says what is wrong.
-            None => (binary, false, None),
+            None => (binary, false, None, None),
         };
         let module = Module::new(engine, &binary).map_err(|e| ModuleError::Invalid {
             reason: e.to_string(),
@@ -176,12 +190,18 @@ impl Program {
             },
             None => None,
         };
+        // Instances are recycled only when WASI finds their memory.
+        let pool = match module.get_export("memory") {
+            Some(ExternType::Memory(_)) => pool.map(Arc::new),
+            _ => None,
+        };
         let program = Self {
             linker: new_linker(engine),
             module,
             has_start,
             init,
             snapshot: None,
+            pool,
         };
         program.check_imports()?;
         match program.module.get_export("_start") {
@@ -259,6 +279,7 @@ impl Program {
     pub(crate) fn with_snapshot(&self, snapshot: Snapshot) -> Self {
         Self {
             snapshot: Some(Arc::new(snapshot)),
+            pool: self.pool.as_deref().map(|pool| Arc::new(pool.renewed())),
             ..self.clone()
         }
     }
@@ -267,13 +288,21 @@ impl Program {
     pub(crate) fn cold(&self) -> Self {
         Self {
             snapshot: None,
+            pool: self.pool.as_deref().map(|pool| Arc::new(pool.renewed())),
             ..self.clone()
         }
+    }
+
+    /// The instances guests were done with, when they can be recycled.
+    pub(crate) fn pool(&self) -> Option<&Pool> {
+        self.pool.as_deref()
     }
 }
 
 /// The kind byte of a function export.
 const EXPORT_FUNC: u8 = 0x00;
+/// The kind byte of a table export.
+pub(crate) const EXPORT_TABLE: u8 = 0x01;
 /// The kind byte of a global export.
 pub(crate) const EXPORT_GLOBAL: u8 = 0x03;
 
@@ -299,6 +328,9 @@ struct Layout {
     /// The byte range of the export section (header included), and where
     /// its content starts.
     exports: Option<(Range<usize>, usize)>,
+    /// The byte ranges of the element and data sections' contents.
+    elements: Option<Range<usize>>,
+    data: Option<Range<usize>>,
     /// Where an export section would go: after the last section whose id
     /// is below the export section's (custom sections aside).
     export_at: usize,
@@ -308,6 +340,8 @@ const SECTION_TABLE: u8 = 4;
 const SECTION_MEMORY: u8 = 5;
 const SECTION_EXPORT: u8 = 7;
 const SECTION_START: u8 = 8;
+const SECTION_ELEMENT: u8 = 9;
+const SECTION_DATA: u8 = 11;
 
 impl Layout {
     /// Walks the sections of a binary module; `None` when it is not one
@@ -336,6 +370,8 @@ impl Layout {
                 SECTION_MEMORY => layout.memories = leb_u32(body)?.0,
                 SECTION_EXPORT => layout.exports = Some((header..at, content)),
                 SECTION_START => layout.start = Some((leb_u32(body)?.0, header..at)),
+                SECTION_ELEMENT => layout.elements = Some(content..at),
+                SECTION_DATA => layout.data = Some(content..at),
                 _ => {}
             }
         }
@@ -357,6 +393,31 @@ impl Layout {
             });
         }
         Ok(())
+    }
+
+    /// How many data and element segments are passive (`None`: the
+    /// sections cannot be read; wasmi then says why).
+    fn passive_segments(&self, bytes: &[u8]) -> Option<usize> {
+        let reader = |range: &Range<usize>| {
+            let body = bytes.get(range.clone())?;
+            Some(wasmparser::BinaryReader::new(body, range.start))
+        };
+        let mut passive = 0;
+        if let Some(range) = &self.elements {
+            for element in wasmparser::ElementSectionReader::new(reader(range)?).ok()? {
+                if let wasmparser::ElementKind::Passive = element.ok()?.kind {
+                    passive += 1;
+                }
+            }
+        }
+        if let Some(range) = &self.data {
+            for data in wasmparser::DataSectionReader::new(reader(range)?).ok()? {
+                if let wasmparser::DataKind::Passive = data.ok()?.kind {
+                    passive += 1;
+                }
+            }
+        }
+        Some(passive)
     }
 
     /// Whether the export section exports a function named `name`.
