@@ -420,6 +420,7 @@ pub struct PluginBuilder {
     manifest: Option<Manifest>,
     max_module_bytes: u64,
     warm_start: bool,
+    idle_instances: usize,
 }
 
 impl core::fmt::Debug for PluginBuilder {
@@ -455,7 +456,21 @@ impl PluginBuilder {
             manifest: None,
             max_module_bytes: Self::DEFAULT_MAX_MODULE_BYTES,
             warm_start: true,
+            idle_instances: wasplug_wasi::IDLE_MAX,
         }
+    }
+
+    /// How many instances whose call is over the plugin keeps, to reset to
+    /// a fresh instance's state and run later calls in instead of
+    /// instantiating the module again (about half the cost of a short
+    /// call). Default: [`wasplug_wasi::IDLE_MAX`]; 0 keeps none. The idle
+    /// instances of a plugin hold at most [`wasplug_wasi::IDLE_BYTES_MAX`]
+    /// of linear memory together. Calls stay stateless either way: a reset
+    /// instance has a new one's memory, globals and tables (docs/PROTOCOL.md
+    /// H-3).
+    pub fn idle_instances(mut self, max: usize) -> Self {
+        self.idle_instances = max;
+        self
     }
 
     /// Whether to run the plugin's init (`wasplug_init`, if it exports
@@ -643,6 +658,7 @@ impl PluginBuilder {
                 .map_err(|error| error.in_plugin(&name))?,
             false => (program, None),
         };
+        let program = program.with_idle_instances(self.idle_instances);
         if let Some(report) = &init {
             for line in String::from_utf8_lossy(&report.stderr).lines() {
                 (self.logger)(&name, line);

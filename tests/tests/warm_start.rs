@@ -69,20 +69,27 @@ fn answers_are_the_same_with_and_without_a_warm_start() {
     }
 }
 
+/// Neither with a warm start nor without, and whether a call's instance is
+/// new or a recycled one reset to a fresh one's state.
 #[test]
 fn no_call_sees_another_calls_writes() {
-    let plugin = warm_table(true).build().unwrap();
-    // What `bump` saw before it changed a static and the heap.
-    let first = call(&plugin, "bump", Value::Null);
-    assert_eq!(first[0], 0);
-    assert_eq!(first[1], 0);
-    for _ in 0..5 {
+    for (warm, idle) in [(true, 4), (false, 4), (true, 0), (false, 1)] {
+        let plugin = warm_table(warm).idle_instances(idle).build().unwrap();
+        // What `bump` saw before it changed a static and the heap.
+        let first = call(&plugin, "bump", Value::Null);
+        assert_eq!(first[0], 0);
+        assert_eq!(first[1], 0);
+        for _ in 0..5 {
+            assert_eq!(call(&plugin, "bump", Value::Null), first);
+        }
+        // Calls in flight together, too (more than the idle instances kept).
+        let calls: Vec<_> = (0..2 * wasplug_wasi::IDLE_MAX)
+            .map(|_| plugin.call("bump", Value::Null))
+            .collect();
+        for answer in block_on(futures::future::join_all(calls)) {
+            assert_eq!(answer.unwrap(), first);
+        }
         assert_eq!(call(&plugin, "bump", Value::Null), first);
-    }
-    // Calls in flight together, too.
-    let calls: Vec<_> = (0..4).map(|_| plugin.call("bump", Value::Null)).collect();
-    for answer in block_on(futures::future::join_all(calls)) {
-        assert_eq!(answer.unwrap(), first);
     }
 }
 

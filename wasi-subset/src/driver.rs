@@ -252,8 +252,8 @@ struct Meter {
 ///
 /// Stateless by construction: each guest starts from the state of a fresh
 /// instance and nothing of one run is seen by another. The instance is new,
-/// or one an earlier guest was done with, reset to that state (recycling:
-/// see the crate's `recycle` module); a guest hands its instance back when
+/// or one an earlier guest was done with, reset to that state
+/// ([`Program::with_idle_instances`]); a guest hands its instance back when
 /// it is dropped.
 ///
 /// # Example

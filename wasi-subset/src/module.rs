@@ -279,7 +279,10 @@ impl Program {
     pub(crate) fn with_snapshot(&self, snapshot: Snapshot) -> Self {
         Self {
             snapshot: Some(Arc::new(snapshot)),
-            pool: self.pool.as_deref().map(|pool| Arc::new(pool.renewed())),
+            pool: self
+                .pool
+                .as_deref()
+                .map(|pool| Arc::new(pool.renewed(pool.max()))),
             ..self.clone()
         }
     }
@@ -288,7 +291,58 @@ impl Program {
     pub(crate) fn cold(&self) -> Self {
         Self {
             snapshot: None,
-            pool: self.pool.as_deref().map(|pool| Arc::new(pool.renewed())),
+            pool: self
+                .pool
+                .as_deref()
+                .map(|pool| Arc::new(pool.renewed(pool.max()))),
+            ..self.clone()
+        }
+    }
+
+    /// This program, keeping at most `max` instances its guests are done
+    /// with ([`IDLE_MAX`](crate::IDLE_MAX) by default), to reset and give to
+    /// later guests instead of instantiating the module again; 0: every
+    /// guest instantiates it. The idle instances of a program also hold at
+    /// most [`IDLE_BYTES_MAX`](crate::IDLE_BYTES_MAX) of linear memory
+    /// together.
+    ///
+    /// A guest cannot tell a reset instance from a new one: its memory,
+    /// mutable globals and tables are written back to a new instance's (or,
+    /// for a warm program, to the state after the init), and its WASI
+    /// context, fuel and memory accounting are the guest's own. Modules
+    /// whose instances cannot be reset so (passive data or element
+    /// segments, mutable reference globals, no memory exported as `memory`)
+    /// always get new instances.
+    ///
+    /// # Example
+    /// ```
+    /// use wasplug_wasi::{End, Guest, GuestLimits, Program, Step, WasiCtx};
+    ///
+    /// // Exits with a global it then bumps: 1 in every guest.
+    /// let wat = r#"(module
+    ///   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    ///   (memory (export "memory") 1)
+    ///   (global $g (mut i32) (i32.const 1))
+    ///   (func (export "_start")
+    ///     (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    ///     (call $exit (i32.sub (global.get $g) (i32.const 1)))))"#;
+    /// let engine = wasmi::Engine::default();
+    /// for idle in [0, 1] {
+    ///     let program = Program::new(&engine, wat.as_bytes())?.with_idle_instances(idle);
+    ///     for _ in 0..3 {
+    ///         let mut guest = Guest::new(&program, WasiCtx::builder().build(), GuestLimits::default());
+    ///         assert_eq!(guest.step(), Step::End(End::Exit(1)));
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_idle_instances(&self, max: usize) -> Self {
+        Self {
+            pool: self
+                .pool
+                .as_deref()
+                .filter(|_| max > 0)
+                .map(|pool| Arc::new(pool.renewed(max))),
             ..self.clone()
         }
     }

@@ -31,7 +31,8 @@ use crate::{driver::GuestState, module::EXPORT_TABLE, warm::Globals};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use wasmi::{Global, Instance, Memory, Ref, Store, Table, Val};
 
-/// Most idle instances a program keeps.
+/// Most idle instances a program keeps, by default
+/// ([`Program::with_idle_instances`](crate::Program::with_idle_instances)).
 pub const IDLE_MAX: usize = 4;
 
 /// Most bytes of linear memory the idle instances of a program hold together.
@@ -51,6 +52,8 @@ pub(crate) struct Pool {
     /// Captured from the first instance, before any guest code ran.
     fresh: OnceLock<Fresh>,
     idle: Mutex<Vec<Idle>>,
+    /// Most idle instances kept.
+    max: usize,
 }
 
 /// The state of a fresh instance.
@@ -106,18 +109,25 @@ impl Pool {
             tables: (0..tables).map(|i| format!("{TABLE_EXPORT}{i}")).collect(),
             fresh: OnceLock::new(),
             idle: Mutex::new(Vec::new()),
+            max: IDLE_MAX,
         })
     }
 
     /// An empty pool for the same module (for a program whose guests start
-    /// from another state).
-    pub(crate) fn renewed(&self) -> Self {
+    /// from another state), keeping at most `max` idle instances.
+    pub(crate) fn renewed(&self, max: usize) -> Self {
         Self {
             globals: self.globals.clone(),
             tables: self.tables.clone(),
             fresh: OnceLock::new(),
             idle: Mutex::new(Vec::new()),
+            max,
         }
+    }
+
+    /// Most idle instances kept.
+    pub(crate) fn max(&self) -> usize {
+        self.max
     }
 
     /// The exports a recyclable module needs besides its globals': (name,
@@ -215,7 +225,7 @@ impl Pool {
         }
         let room = usize::try_from(IDLE_BYTES_MAX / memory.max(1))
             .unwrap_or(usize::MAX)
-            .min(IDLE_MAX);
+            .min(self.max);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < room {
             idle.push(Idle { store, handles });
