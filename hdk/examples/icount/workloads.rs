@@ -35,10 +35,17 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "ping",
-        unit: "call: fresh instance, one request and answer",
+        unit: "call: an idle instance reset, one request and answer",
         units_per_iteration: 1,
         iterations: 10,
         run: |fixture| fixture.call("ping", Value::Null),
+    },
+    Workload {
+        name: "ping_new_instance",
+        unit: "the same with a new instance (idle_instances(0))",
+        units_per_iteration: 1,
+        iterations: 10,
+        run: |fixture| block_on(fixture.no_idle.call("ping", Value::Null)).map(drop),
     },
     Workload {
         name: "round_trip",
@@ -69,11 +76,13 @@ pub(crate) fn find(name: &str) -> Option<&'static Workload> {
 }
 
 /// What every workload starts from: an engine, the test plugin's bytes and
-/// the plugin loaded from them (with `echo`, as `benches/calls.rs` has it).
+/// the plugin loaded from them (with `echo`, as `benches/calls.rs` has it),
+/// also without idle instances.
 pub(crate) struct Fixture {
     engine: Engine,
     bytes: Vec<u8>,
     plugin: Plugin,
+    no_idle: Plugin,
 }
 
 impl Fixture {
@@ -82,16 +91,20 @@ impl Fixture {
         let path = wasplug_tests::guests::TEST_PLUGIN;
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
         let engine = Engine::new();
-        let plugin = load(&engine, &bytes).map_err(|e| format!("cannot load {path}: {e}"))?;
+        let loaded =
+            |idle| load(&engine, &bytes, idle).map_err(|e| format!("cannot load {path}: {e}"));
+        let plugin = loaded(wasplug_wasi::IDLE_MAX)?;
+        let no_idle = loaded(0)?;
         Ok(Self {
             engine,
             bytes,
             plugin,
+            no_idle,
         })
     }
 
     fn load(&self) -> Result<Plugin, Error> {
-        load(&self.engine, black_box(&self.bytes))
+        load(&self.engine, black_box(&self.bytes), wasplug_wasi::IDLE_MAX)
     }
 
     fn call(&self, method: &str, params: Value) -> Result<(), Error> {
@@ -99,10 +112,12 @@ impl Fixture {
     }
 }
 
-/// The test plugin from `bytes`, compiled into `engine`.
-fn load(engine: &Engine, bytes: &[u8]) -> Result<Plugin, Error> {
+/// The test plugin from `bytes`, compiled into `engine`, keeping `idle`
+/// instances.
+fn load(engine: &Engine, bytes: &[u8], idle: usize) -> Result<Plugin, Error> {
     Plugin::builder(bytes)
         .engine(engine)
+        .idle_instances(idle)
         .limits(Limits::default().with_host_calls(128))
         .host_methods(echo_methods())
         .grants(Grants::methods(["echo"]))
