@@ -630,11 +630,15 @@ impl Guest {
 }
 
 impl Drop for Guest {
-    /// Hands a recyclable instance back to its program.
+    /// Hands a recyclable instance back to its program (not while a panic
+    /// unwinds: the store may be in the middle of something).
     fn drop(&mut self) {
         let (Some(handles), Some(pool)) = (self.recycle.take(), self.program.pool()) else {
             return;
         };
+        if std::thread::panicking() {
+            return;
+        }
         // The guest's WASI context goes with the guest; the pooled store
         // keeps a spent one until its next guest brings its own.
         let engine = self.store.engine().clone();
