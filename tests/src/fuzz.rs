@@ -11,6 +11,9 @@
 //! - [`smith_module`]: an arbitrary valid module from `wasm-smith`, importing
 //!   only `wasi_snapshot_preview1` functions (with their real signatures)
 //!   and exporting `_start` and `memory`, runs as a plugin under small limits.
+//! - [`smith_recycled`]: the same modules run as bare guests, in new
+//!   instances and in recycled ones, with a fixed clock and randomness: a
+//!   recycled instance must end exactly as a new one does.
 //!
 //! Both panic when the host breaks an invariant (and a host panic is a
 //! failure too): the call must end with an answer or a typed error that fits
@@ -270,6 +273,124 @@ pub fn smith_module(data: &[u8]) {
             started.elapsed() < Duration::from_secs(10),
             "took {:?}: {outcome:?}",
             started.elapsed()
+        );
+    }
+}
+
+/// A clock that starts at 0 and ticks 1 µs per reading: the same in every
+/// run.
+struct TickingClock(u64);
+
+impl wasplug_wasi::Clock for TickingClock {
+    fn realtime(&mut self) -> u64 {
+        self.monotonic()
+    }
+
+    fn monotonic(&mut self) -> u64 {
+        self.0 += 1_000;
+        self.0
+    }
+}
+
+/// Randomness that is all zeros.
+struct Zeros;
+
+impl wasplug_wasi::Random for Zeros {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), wasplug_wasi::RandomError> {
+        dest.fill(0);
+        Ok(())
+    }
+}
+
+/// What a guest did: how it ended (or what it waited for), its fuel, its
+/// output, and the memory it left.
+type Run = (String, u64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+
+/// Runs a guest of `program` to its end, or to its first wait (stdin is
+/// closed and empty, so only a sleep waits), with a fixed clock and
+/// randomness; then, with `scribble`, overwrites every byte of its memory.
+fn run_guest(program: &wasplug_wasi::Program, scribble: bool) -> Run {
+    use wasplug_wasi::{Guest, GuestLimits, Step, WasiCtx};
+    let wasi = WasiCtx::builder()
+        .stdin_closed(b"")
+        .clock(TickingClock(0))
+        .random(Zeros)
+        .build();
+    let limits = GuestLimits::default()
+        .with_fuel(Some(200_000))
+        .with_fuel_slice(20_000)
+        .with_memory(Some(8 << 20));
+    let mut guest = Guest::new(program, wasi, limits);
+    let end = loop {
+        match guest.step() {
+            Step::Continue => {}
+            other => break without_store_ids(&format!("{other:?}")),
+        }
+    };
+    let fuel = guest.fuel_used();
+    let memory = guest.memory().map(<[u8]>::to_vec);
+    if let (true, Some(memory)) = (scribble, guest.memory_mut()) {
+        memory.fill(0xa5);
+    }
+    let wasi = guest.wasi_mut();
+    let stdout = wasi.stdout_mut().take();
+    let stderr = wasi.stderr_mut().take();
+    (end, fuel, stdout, stderr, memory)
+}
+
+/// A [`Run`] without its bytes.
+fn summary((end, fuel, stdout, stderr, memory): &Run) -> String {
+    let memory = memory.as_ref().map(Vec::len);
+    format!(
+        "{end}, fuel {fuel}, out {} B, err {} B, memory {memory:?} B",
+        stdout.len(),
+        stderr.len()
+    )
+}
+
+/// `text` with the numbers of wasmi's store ids (which trap messages about
+/// instantiation may quote) left out: each store has its own.
+fn without_store_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("StoreId(") {
+        let (before, after) = rest.split_at(at + "StoreId(".len());
+        out.push_str(before);
+        rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Generates a module from `data` with [`smith_config`] and runs it as a
+/// bare guest in a new instance, then three times in a program that keeps
+/// idle instances (the first of those instantiates, the next two run in
+/// recycled instances), scribbling over each guest's memory when it is
+/// done: a leftover byte would show.
+///
+/// # Panics
+/// When a recycled instance ends differently, uses other fuel, writes
+/// other output or leaves other memory than a new one.
+pub fn smith_recycled(data: &[u8]) {
+    let mut u = arbitrary::Unstructured::new(data);
+    let Ok(module) = wasm_smith::Module::new(smith_config(), &mut u) else {
+        return;
+    };
+    let wasm = module.to_bytes();
+    let engine = wasplug_hdk::Engine::new();
+    let Ok(program) = wasplug_wasi::Program::new(engine.wasmi(), &wasm) else {
+        return;
+    };
+    let new = run_guest(&program.with_idle_instances(0), false);
+    let recycling = program.with_idle_instances(1);
+    for round in 0..3 {
+        let run = run_guest(&recycling, true);
+        // Not `assert_eq!`: the memories are too long to print.
+        assert!(
+            run == new,
+            "run {round} of a recycling program: {} against {}",
+            summary(&run),
+            summary(&new),
         );
     }
 }

@@ -386,6 +386,18 @@ impl Guest {
         self.resumes
     }
 
+    /// The guest's linear memory (its export `memory`), once instantiated.
+    pub fn memory(&self) -> Option<&[u8]> {
+        let memory = self.instance?.get_memory(&self.store, "memory")?;
+        Some(memory.data(&self.store))
+    }
+
+    /// The guest's linear memory, to write to.
+    pub fn memory_mut(&mut self) -> Option<&mut [u8]> {
+        let memory = self.instance?.get_memory(&self.store, "memory")?;
+        Some(memory.data_mut(&mut self.store))
+    }
+
     /// Linear memory plus tables the guest holds, in bytes.
     pub fn memory_used(&self) -> u64 {
         let limiter = &self.store.data().limiter;

@@ -66,4 +66,9 @@ proptest! {
     fn wasm_smith_modules_with_wasi(data in vec(any::<u8>(), 0..4096)) {
         fuzz::smith_module(&data);
     }
+
+    #[test]
+    fn recycled_instances_run_wasm_smith_modules_as_new_ones(data in vec(any::<u8>(), 0..4096)) {
+        fuzz::smith_recycled(&data);
+    }
 }
