@@ -3,6 +3,7 @@
 
 use crate::config::PeerConfig;
 use crate::error::{PeerError, ProtocolError, excerpt};
+use crate::scan;
 use jsonrpsee_types::{ErrorObject, ErrorObjectOwned, Id, Response, ResponsePayload, TwoPointZero};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -206,13 +207,7 @@ const PREFIX: &str = r#"{"jsonrpc":"2.0","#;
 fn parse_canonical(line: &str) -> Option<Incoming<'_>> {
     let body = line.strip_prefix(PREFIX)?.strip_suffix('}')?;
     if let Some(rest) = body.strip_prefix(r#""id":"#) {
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let (id_text, rest) = rest.split_at_checked(digits)?;
-        // JSON has no leading zeros; an id beyond 64 bits is no id of ours.
-        if id_text.starts_with('0') && id_text.len() > 1 {
-            return None;
-        }
-        let id: u64 = id_text.parse().ok()?;
+        let (id, id_text, rest) = canonical_id(rest)?;
         if let Some(result) = rest.strip_prefix(r#","result":"#) {
             return Some(Incoming::Response {
                 id: Some(id),
@@ -229,6 +224,44 @@ fn parse_canonical(line: &str) -> Option<Incoming<'_>> {
     }
     let (method, params) = canonical_call(body.strip_prefix(r#""method":"#)?)?;
     Some(Incoming::Notification { method, params })
+}
+
+/// The numeric id at the start of `text`: its value, its text, and the rest.
+fn canonical_id(text: &str) -> Option<(u64, &str, &str)> {
+    // By hand, byte by byte: the id of every answer goes through here.
+    let mut id: u64 = 0;
+    let mut digits = 0;
+    for &byte in text.as_bytes() {
+        if !byte.is_ascii_digit() {
+            break;
+        }
+        // An id beyond 64 bits is no id of ours.
+        id = id.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+        digits += 1;
+    }
+    let (id_text, rest) = text.split_at_checked(digits)?;
+    // JSON has no leading zeros, and an id has one digit at least.
+    if id_text.is_empty() || (id_text.starts_with('0') && id_text.len() > 1) {
+        return None;
+    }
+    Some((id, id_text, rest))
+}
+
+/// The id and result of a line [`parse`] would take for a success response
+/// in the canonical form ([`parse_canonical`]), the result checked to be
+/// one JSON value by a scan of its bytes rather than by serde_json (which,
+/// inside an interpreted plugin, cost as much as the rest of the answer's
+/// path). `None` for any other line, or when unsure: [`parse`] decides.
+pub(crate) fn canonical_answer<'a>(line: &'a str, config: &PeerConfig) -> Option<(u64, &'a str)> {
+    if line.len() > config.max_line {
+        return None;
+    }
+    let body = line.strip_prefix(PREFIX)?.strip_suffix('}')?;
+    let (id, _, rest) = canonical_id(body.strip_prefix(r#""id":"#)?)?;
+    let result = rest.strip_prefix(r#","result":"#)?;
+    // The envelope is one level of the line's nesting.
+    let max_depth = config.max_depth.checked_sub(1)?;
+    scan::is_one_value(result, max_depth).then_some((id, result))
 }
 
 /// `"method"` and the params after it: a string without escapes or control
@@ -770,6 +803,57 @@ mod tests {
         for line in other {
             assert!(parse_canonical(line).is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn canonical_answers_are_the_responses_parse_gives() {
+        let config = PeerConfig::default().with_max_depth(4);
+        let answers = [
+            (r#"{"jsonrpc":"2.0","id":7,"result":[5]}"#, 7, "[5]"),
+            (r#"{"jsonrpc":"2.0","id":0,"result":"}"}"#, 0, r#""}""#),
+            (
+                r#"{"jsonrpc":"2.0","id":9,"result":{"a":[[1]]}}"#,
+                9,
+                r#"{"a":[[1]]}"#,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"result":[1, {"b" : null}]}"#,
+                1,
+                r#"[1, {"b" : null}]"#,
+            ),
+        ];
+        for (line, id, result) in answers {
+            assert_eq!(
+                canonical_answer(line, &config),
+                Some((id, result)),
+                "{line}"
+            );
+            let Ok(Incoming::Response {
+                id: Some(parsed_id),
+                result: Ok(parsed),
+                ..
+            }) = parse(line, &config)
+            else {
+                panic!("{line} is no response");
+            };
+            assert_eq!((parsed_id, parsed.get()), (id, result), "{line}");
+        }
+        // Anything else, and anything beyond the limits, is left to `parse`.
+        let others = [
+            r#"{"jsonrpc":"2.0","id":1,"result":[[[[1]]]]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":[1,]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1 }"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1,"x":2}"#,
+            r#"{"jsonrpc":"2.0","id":01,"result":1}"#,
+            r#"{"jsonrpc":"2.0","id":"1","result":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#,
+        ];
+        for line in others {
+            assert_eq!(canonical_answer(line, &config), None, "{line}");
+        }
+        let short = PeerConfig::default().with_max_line(10);
+        assert_eq!(canonical_answer(answers[0].0, &short), None);
     }
 
     fn call_line(id: Option<u64>, method: &str, params: Option<&RawValue>) -> String {
