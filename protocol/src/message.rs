@@ -228,10 +228,17 @@ fn parse_canonical(line: &str) -> Option<Incoming<'_>> {
 
 /// The numeric id at the start of `text`: its value, its text, and the rest.
 fn canonical_id(text: &str) -> Option<(u64, &str, &str)> {
-    // By hand, byte by byte: the id of every answer goes through here.
+    let (id, digits) = id_digits(text.as_bytes())?;
+    let (id_text, rest) = text.split_at_checked(digits)?;
+    Some((id, id_text, rest))
+}
+
+/// The numeric id at the start of `bytes`, and how many digits it has: by
+/// hand, byte by byte, as the id of every answer goes through here.
+fn id_digits(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut id: u64 = 0;
     let mut digits = 0;
-    for &byte in text.as_bytes() {
+    for &byte in bytes {
         if !byte.is_ascii_digit() {
             break;
         }
@@ -239,12 +246,12 @@ fn canonical_id(text: &str) -> Option<(u64, &str, &str)> {
         id = id.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
         digits += 1;
     }
-    let (id_text, rest) = text.split_at_checked(digits)?;
     // JSON has no leading zeros, and an id has one digit at least.
-    if id_text.is_empty() || (id_text.starts_with('0') && id_text.len() > 1) {
-        return None;
+    match bytes.first() {
+        Some(b'0') if digits > 1 => None,
+        _ if digits == 0 => None,
+        _ => Some((id, digits)),
     }
-    Some((id, id_text, rest))
 }
 
 /// The id and result of a line [`parse`] would take for a success response
@@ -252,16 +259,42 @@ fn canonical_id(text: &str) -> Option<(u64, &str, &str)> {
 /// one JSON value by a scan of its bytes rather than by serde_json (which,
 /// inside an interpreted plugin, cost as much as the rest of the answer's
 /// path). `None` for any other line, or when unsure: [`parse`] decides.
+///
 pub(crate) fn canonical_answer<'a>(line: &'a str, config: &PeerConfig) -> Option<(u64, &'a str)> {
     if line.len() > config.max_line {
         return None;
     }
-    let body = line.strip_prefix(PREFIX)?.strip_suffix('}')?;
-    let (id, _, rest) = canonical_id(body.strip_prefix(r#""id":"#)?)?;
-    let result = rest.strip_prefix(r#","result":"#)?;
+    let body = strip_prefix_words(line, ANSWER_PREFIX)?.strip_suffix('}')?;
+    let (id, _, rest) = canonical_id(body)?;
+    let result = strip_prefix_words(rest, r#","result":"#)?;
     // The envelope is one level of the line's nesting.
     let max_depth = config.max_depth.checked_sub(1)?;
     scan::is_one_value(result, max_depth).then_some((id, result))
+}
+
+/// What a response line our builders write starts with, up to the id.
+const ANSWER_PREFIX: &str = r#"{"jsonrpc":"2.0","id":"#;
+
+/// `text` without `prefix`, compared eight bytes at a time: byte by byte,
+/// as slices compare, costs an interpreted plugin several instructions a
+/// byte.
+fn strip_prefix_words<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.as_bytes().get(..prefix.len())?;
+    let mut words = head.chunks_exact(8);
+    let mut expected = prefix.as_bytes().chunks_exact(8);
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    for (a, b) in (&mut words).zip(&mut expected) {
+        if word(a) != word(b) {
+            return None;
+        }
+    }
+    let same = words
+        .remainder()
+        .iter()
+        .zip(expected.remainder())
+        .all(|(a, b)| a == b);
+    // At a character boundary: the prefix is a whole `str`.
+    same.then(|| text.get(prefix.len()..)).flatten()
 }
 
 /// `"method"` and the params after it: a string without escapes or control
@@ -851,6 +884,17 @@ mod tests {
         ];
         for line in others {
             assert_eq!(canonical_answer(line, &config), None, "{line}");
+        }
+        for (text, prefix, rest) in [
+            ("abcdefghijklmnopq", "abcdefghijklmnop", Some("q")),
+            ("abcdefghijklmnopq", "abcdefghijklmnoq", None),
+            ("abcdefghijklmnopq", "abcdefgxijklmnop", None),
+            ("abcdefghijklmnopq", "abcdefghijklmnopq", Some("")),
+            ("abcdefghijklmnopq", "abcdefghijklmnopqr", None),
+            ("abc", "", Some("abc")),
+            ("abé", "ab", Some("é")),
+        ] {
+            assert_eq!(strip_prefix_words(text, prefix), rest, "{text} {prefix}");
         }
         let short = PeerConfig::default().with_max_line(10);
         assert_eq!(canonical_answer(answers[0].0, &short), None);
