@@ -11,7 +11,7 @@ use serde::{
     de::{DeserializeOwned, IgnoredAny},
 };
 use std::{
-    any::TypeId,
+    any::{Any, TypeId},
     collections::{BTreeSet, HashMap},
     future::Future,
     hash::{BuildHasherDefault, Hasher},
@@ -192,10 +192,20 @@ impl<S: MaybeSend + MaybeSync + 'static> HostMethods<S> {
     {
         let erased =
             move |ctx: HostContext<S>, params: Option<Box<RawValue>>| -> BoxFuture<RawResult> {
-                let parsed = exact_params::<P>(params.as_deref());
+                // Raw params and results pass as they are: what serde_json
+                // would copy them into is the same text.
+                let mut params = params;
+                let parsed = match take_as::<Box<RawValue>, P>(&mut params) {
+                    Some(verbatim) => Ok(verbatim),
+                    None => exact_params::<P>(params.as_deref()),
+                };
                 let future = parsed.map(|p| handler(ctx, p));
                 Box::pin(async move {
-                    let result = future?.await?;
+                    let mut result = Some(future?.await?);
+                    if let Some(raw) = take_as::<T, Box<RawValue>>(&mut result) {
+                        return Ok(raw);
+                    }
+                    // `Some(value)` serializes as `value`.
                     serde_json::value::to_raw_value(&result).map_err(|e| {
                         wasplug_protocol::codes::internal_error(format!(
                             "cannot serialize the result: {e}"
@@ -258,6 +268,14 @@ fn exact_params<P: DeserializeOwned + 'static>(params: Option<&RawValue>) -> Res
         ));
     }
     parse_params(params)
+}
+
+/// The value in `slot` as a `U`, taken out, if `T` is `U`; else `slot` is
+/// left as it was.
+fn take_as<T: 'static, U: 'static>(slot: &mut Option<T>) -> Option<U> {
+    (slot as &mut dyn Any)
+        .downcast_mut::<Option<U>>()
+        .and_then(Option::take)
 }
 
 /// Whether params deserialized into `P` keep every number as written
@@ -569,6 +587,35 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_params_and_results_pass_verbatim_and_others_as_before() {
+        let mut raw = Some(RawValue::from_string("[1, 2]".to_owned()).unwrap());
+        assert_eq!(take_as::<_, u32>(&mut raw), None);
+        assert!(raw.is_some(), "left as it was");
+        let taken = take_as::<_, Box<RawValue>>(&mut raw).unwrap();
+        assert_eq!((taken.get(), raw.is_none()), ("[1, 2]", true));
+
+        let methods = HostMethods::new(())
+            .method(
+                "raw",
+                |_ctx: HostContext<()>, params: Box<RawValue>| async move { Ok(params) },
+            )
+            .method(
+                "sum",
+                |_ctx: HostContext<()>, (a, b): (u32, u32)| async move { Ok(a + b) },
+            );
+        let plugin: Arc<str> = Arc::from("p");
+        let call = |method: &str, params: Option<&str>| {
+            let params = params.map(|p| RawValue::from_string(p.to_owned()).unwrap());
+            let answer = futures::executor::block_on(methods.call(&plugin, method, params));
+            answer.map(|raw| raw.get().to_owned()).map_err(|e| e.code())
+        };
+        assert_eq!(call("raw", Some("[1,  2.50]")), Ok("[1,  2.50]".to_owned()));
+        assert_eq!(call("raw", None), Ok("null".to_owned()));
+        assert_eq!(call("sum", Some("[1,2]")), Ok("3".to_owned()));
+        assert_eq!(call("sum", Some("[1]")), Err(-32602));
+    }
 
     #[test]
     fn only_the_first_refusal_of_each_name_warns_and_few_names_are_kept() {

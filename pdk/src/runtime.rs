@@ -158,18 +158,15 @@ pub(crate) fn send(line: &str) {
 
 /// Writes the queued lines in one go (the buffer keeps its capacity).
 fn flush() {
-    let mut out = with(|c| std::mem::take(&mut c.out));
-    if out.is_empty() {
-        return;
-    }
-    let mut stdout = std::io::stdout().lock();
-    // The host reading our stdout is gone if this fails: nothing to tell.
-    let _ = stdout.write_all(&out).and_then(|()| stdout.flush());
-    out.clear();
+    // Written from where it lies: writing to stdout runs no plugin code.
     with(|c| {
         if c.out.is_empty() {
-            c.out = out;
+            return;
         }
+        let mut stdout = std::io::stdout().lock();
+        // The host reading our stdout is gone if this fails: nothing to tell.
+        let _ = stdout.write_all(&c.out).and_then(|()| stdout.flush());
+        c.out.clear();
     });
 }
 
@@ -190,9 +187,8 @@ impl Wake for Woken {
 /// something new for them (a task, an answer), so they are polled once at
 /// least; a task woken while they are polled (an answer filed, a channel
 /// fed by another task) gets another round.
-fn poll_all(tasks: &mut Vec<Task>, woken: &Arc<Woken>) {
-    let waker = Waker::from(Arc::clone(woken));
-    let mut cx = Context::from_waker(&waker);
+fn poll_all(tasks: &mut Vec<Task>, woken: &Woken, waker: &Waker) {
+    let mut cx = Context::from_waker(waker);
     loop {
         woken.0.store(false, Ordering::Relaxed);
         tasks.retain_mut(|task| task.as_mut().poll(&mut cx).is_pending());
@@ -210,9 +206,11 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
     let mut input = stdin.lock();
     let mut tasks: Vec<Task> = Vec::new();
     let woken = Arc::new(Woken(AtomicBool::new(false)));
+    // One waker for the whole loop, not one a round.
+    let waker = Waker::from(Arc::clone(&woken));
     let mut line = Vec::new();
     loop {
-        poll_all(&mut tasks, &woken);
+        poll_all(&mut tasks, &woken, &waker);
         // A whole line in the input buffer (the usual case: the host writes
         // one message per read) is handled where it lies; one that arrives
         // in pieces is gathered in `line` first.
@@ -242,7 +240,7 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
         };
         input.consume(consumed);
     }
-    poll_all(&mut tasks, &woken);
+    poll_all(&mut tasks, &woken, &waker);
 }
 
 /// Where the first `\n` in `bytes` is: eight bytes at a time, as a byte

@@ -639,10 +639,23 @@ pub(crate) fn write_call<P: Serialize + ?Sized>(
         out.truncate(start);
         return Err(e.into());
     }
-    match kind_of(out.get(value_at..).unwrap_or_default()) {
-        "an array" | "an object" => compact_from(out, value_at),
-        "null" => out.truncate(params_at),
-        found => {
+    // Its first byte says what the value is, without comparing `kind_of`'s
+    // words on the hot path; only a raw value may start with whitespace.
+    let value = |out: &Vec<u8>| kind_of(out.get(value_at..).unwrap_or_default());
+    let structured = match out.get(value_at) {
+        Some(b'[' | b'{') => Some(true),
+        Some(b'n') => Some(false),
+        _ => match value(out) {
+            "an array" | "an object" => Some(true),
+            "null" => Some(false),
+            _ => None,
+        },
+    };
+    match structured {
+        Some(true) => compact_from(out, value_at),
+        Some(false) => out.truncate(params_at),
+        None => {
+            let found = value(out);
             out.truncate(start);
             return Err(PeerError::InvalidParams {
                 method: method.to_owned(),
