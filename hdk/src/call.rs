@@ -382,7 +382,8 @@ impl Call {
             {
                 Event::Response { result, .. } => return Ok(Some(result)),
                 Event::Request { id, method, params } => {
-                    if self.host_call_ids.contains(&id) {
+                    // Filed here, in one look-up (a failed spawn ends the call).
+                    if !self.host_call_ids.insert(id.clone()) {
                         let source = ProtocolError::DuplicateRequestId {
                             id: serde_json::to_string(&id).unwrap_or_default(),
                             line: wasplug_protocol::excerpt(&line),
@@ -416,7 +417,6 @@ impl Call {
             return Err(ErrorKind::TooManyHostCalls { limit });
         }
         self.host_calls_made = self.host_calls_made.saturating_add(1);
-        self.host_call_ids.insert(id.clone());
         let reply = self.shared.router.call(&self.shared.name, method, params);
         self.host_calls
             .push(Box::pin(reply.map(move |result| (id, result))));

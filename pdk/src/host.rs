@@ -31,7 +31,7 @@ where
     R: DeserializeOwned,
 {
     let id = runtime::with(|c| c.call(method, params)).map_err(Error::from)?;
-    let text = runtime::ReplyFuture { id }
+    let text = runtime::ReplyFuture::new(id)
         .await
         .map_err(Error::from_object)?;
     let result = serde_json::from_str(&text);

@@ -381,8 +381,15 @@ impl Plugin {
     /// Serves the host until it closes stdin.
     pub fn run(self) {
         runtime::run(|line| {
-            // Borrowed from the line: only what is kept is copied.
-            let event = runtime::with(|c| c.peer.handle_line_borrowed(line));
+            // Borrowed from the line: only what is kept is copied. An answer
+            // to a host call, the commonest line, takes the peer's fast path.
+            let event = runtime::with(|c| match c.peer.handle_answer(line) {
+                Some((id, result)) => {
+                    c.reply(id, Ok(result));
+                    None
+                }
+                None => Some(c.peer.handle_line_borrowed(line)),
+            })?;
             match event {
                 Ok(Event::Request { id, method, params }) => {
                     if method == DISCOVER_METHOD {
@@ -413,7 +420,7 @@ impl Plugin {
                     .get(&method)
                     .map(|handler| handler(params.map(ToOwned::to_owned))),
                 Ok(Event::Response { id, result }) => {
-                    runtime::with(|c| c.reply(id, result));
+                    runtime::with(|c| c.reply(id, result.map(RawValue::get)));
                     None
                 }
                 Err(error) => {

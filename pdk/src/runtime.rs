@@ -108,13 +108,13 @@ impl Connection {
     }
 
     /// Files the answer to host call `id` and wakes its future.
-    pub(crate) fn reply(&mut self, id: u64, result: Result<&RawValue, ErrorObjectOwned>) {
+    pub(crate) fn reply(&mut self, id: u64, result: Result<&str, ErrorObjectOwned>) {
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        let reply = result.map(|raw| {
+        let reply = result.map(|json| {
             let mut text = self.spare.pop().unwrap_or_default();
-            text.push_str(raw.get());
+            text.push_str(json);
             text
         });
         if let HostCall::Waiting(waker) = std::mem::replace(call, HostCall::Answered(reply))
@@ -158,18 +158,15 @@ pub(crate) fn send(line: &str) {
 
 /// Writes the queued lines in one go (the buffer keeps its capacity).
 fn flush() {
-    let mut out = with(|c| std::mem::take(&mut c.out));
-    if out.is_empty() {
-        return;
-    }
-    let mut stdout = std::io::stdout().lock();
-    // The host reading our stdout is gone if this fails: nothing to tell.
-    let _ = stdout.write_all(&out).and_then(|()| stdout.flush());
-    out.clear();
+    // Written from where it lies: writing to stdout runs no plugin code.
     with(|c| {
         if c.out.is_empty() {
-            c.out = out;
+            return;
         }
+        let mut stdout = std::io::stdout().lock();
+        // The host reading our stdout is gone if this fails: nothing to tell.
+        let _ = stdout.write_all(&c.out).and_then(|()| stdout.flush());
+        c.out.clear();
     });
 }
 
@@ -190,9 +187,8 @@ impl Wake for Woken {
 /// something new for them (a task, an answer), so they are polled once at
 /// least; a task woken while they are polled (an answer filed, a channel
 /// fed by another task) gets another round.
-fn poll_all(tasks: &mut Vec<Task>, woken: &Arc<Woken>) {
-    let waker = Waker::from(Arc::clone(woken));
-    let mut cx = Context::from_waker(&waker);
+fn poll_all(tasks: &mut Vec<Task>, woken: &Woken, waker: &Waker) {
+    let mut cx = Context::from_waker(waker);
     loop {
         woken.0.store(false, Ordering::Relaxed);
         tasks.retain_mut(|task| task.as_mut().poll(&mut cx).is_pending());
@@ -210,9 +206,11 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
     let mut input = stdin.lock();
     let mut tasks: Vec<Task> = Vec::new();
     let woken = Arc::new(Woken(AtomicBool::new(false)));
+    // One waker for the whole loop, not one a round.
+    let waker = Waker::from(Arc::clone(&woken));
     let mut line = Vec::new();
     loop {
-        poll_all(&mut tasks, &woken);
+        poll_all(&mut tasks, &woken, &waker);
         // A whole line in the input buffer (the usual case: the host writes
         // one message per read) is handled where it lies; one that arrives
         // in pieces is gathered in `line` first.
@@ -220,7 +218,7 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
             Ok([]) | Err(_) => break,
             Ok(buffered) => buffered,
         };
-        let consumed = match buffered.iter().position(|&b| b == b'\n') {
+        let consumed = match find_newline(buffered) {
             Some(end) => {
                 let whole = buffered.get(..=end).unwrap_or_default();
                 if let Some(task) = handle(whole, &mut dispatch) {
@@ -242,7 +240,27 @@ pub(crate) fn run(mut dispatch: impl FnMut(&str) -> Option<Task>) {
         };
         input.consume(consumed);
     }
-    poll_all(&mut tasks, &woken);
+    poll_all(&mut tasks, &woken, &waker);
+}
+
+/// Where the first `\n` in `bytes` is: eight bytes at a time, as a byte
+/// loop costs an interpreted plugin several instructions a byte.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = ONES * b'\n' as u64;
+    let mut at = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // A zero byte in `word ^ NEWLINES` is a `\n` in the chunk.
+        let x = word ^ NEWLINES;
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..)?;
+    rest.iter().position(|&b| b == b'\n').map(|i| at + i)
 }
 
 /// One line as read (its `\n` included, if any): checked to be UTF-8 and
@@ -262,8 +280,12 @@ fn handle(line: &[u8], dispatch: &mut impl FnMut(&str) -> Option<Task>) -> Optio
             return None;
         }
     };
-    let text = text.trim_end_matches(['\n', '\r']);
-    if text.trim().is_empty() {
+    let mut text = text;
+    while let Some(rest) = text.strip_suffix(['\n', '\r']) {
+        text = rest;
+    }
+    // A message starts with `{`: only another line can be blank.
+    if !text.starts_with('{') && text.trim().is_empty() {
         return None;
     }
     dispatch(text)
@@ -271,32 +293,50 @@ fn handle(line: &[u8], dispatch: &mut impl FnMut(&str) -> Option<Task>) -> Optio
 
 /// The future of one host call's answer.
 pub(crate) struct ReplyFuture {
-    pub(crate) id: u64,
+    id: u64,
+    /// Its answer was taken: nothing is left to forget on drop.
+    done: bool,
+}
+
+impl ReplyFuture {
+    /// The future of host call `id`'s answer.
+    pub(crate) fn new(id: u64) -> Self {
+        Self { id, done: false }
+    }
 }
 
 impl Future for ReplyFuture {
     type Output = Reply;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        with(|c| match c.calls.get_mut(self.id) {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let id = self.id;
+        let poll = with(|c| match c.calls.get_mut(id) {
             Some(HostCall::Waiting(waker)) => {
                 if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     *waker = Some(cx.waker().clone());
                 }
                 Poll::Pending
             }
-            Some(HostCall::Answered(_)) => match c.calls.remove(self.id) {
+            Some(HostCall::Answered(_)) => match c.calls.remove(id) {
                 Some(HostCall::Answered(reply)) => Poll::Ready(reply),
                 _ => Poll::Pending,
             },
             // Polled after it was ready: the answer was taken.
             None => Poll::Pending,
-        })
+        });
+        if poll.is_ready() {
+            self.done = true;
+        }
+        poll
     }
 }
 
 impl Drop for ReplyFuture {
     fn drop(&mut self) {
+        if self.done {
+            // Answered: the peer settled it when the answer came.
+            return;
+        }
         let id = self.id;
         with(|c| {
             c.calls.remove(id);
@@ -315,7 +355,7 @@ mod tests {
         let take = |id: u64| {
             with(|c| {
                 c.calls.insert(id, HostCall::Waiting(None));
-                c.reply(id, Ok(&raw));
+                c.reply(id, Ok(raw.get()));
                 match c.calls.remove(id) {
                     Some(HostCall::Answered(Ok(text))) => text,
                     _ => panic!("call {id} was not answered"),
@@ -337,6 +377,22 @@ mod tests {
         let kept = with(|c| c.spare.iter().map(String::capacity).collect::<Vec<_>>());
         assert_eq!(kept.len(), SPARE_BUFFERS);
         assert!(kept.iter().all(|&capacity| capacity <= SPARE_CAPACITY));
+    }
+
+    #[test]
+    fn newlines_are_found_wherever_they_are() {
+        for len in 0..40 {
+            let mut bytes: Vec<u8> = (0..len).map(|i| [b'a', 0x8a, 0x0b, 0xff][i % 4]).collect();
+            assert_eq!(find_newline(&bytes), None, "{len}");
+            for at in 0..len {
+                bytes[at] = b'\n';
+                assert_eq!(find_newline(&bytes), Some(at), "{len} {at}");
+                bytes.push(b'\n');
+                assert_eq!(find_newline(&bytes), Some(at), "{len} {at}");
+                bytes.pop();
+                bytes[at] = b'x';
+            }
+        }
     }
 
     #[test]

@@ -94,6 +94,7 @@ mod message;
 mod params;
 mod peer;
 mod rpc_error;
+mod scan;
 mod version;
 
 pub use config::PeerConfig;

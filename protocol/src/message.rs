@@ -3,6 +3,7 @@
 
 use crate::config::PeerConfig;
 use crate::error::{PeerError, ProtocolError, excerpt};
+use crate::scan;
 use jsonrpsee_types::{ErrorObject, ErrorObjectOwned, Id, Response, ResponsePayload, TwoPointZero};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -206,13 +207,7 @@ const PREFIX: &str = r#"{"jsonrpc":"2.0","#;
 fn parse_canonical(line: &str) -> Option<Incoming<'_>> {
     let body = line.strip_prefix(PREFIX)?.strip_suffix('}')?;
     if let Some(rest) = body.strip_prefix(r#""id":"#) {
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let (id_text, rest) = rest.split_at_checked(digits)?;
-        // JSON has no leading zeros; an id beyond 64 bits is no id of ours.
-        if id_text.starts_with('0') && id_text.len() > 1 {
-            return None;
-        }
-        let id: u64 = id_text.parse().ok()?;
+        let (id, id_text, rest) = canonical_id(rest)?;
         if let Some(result) = rest.strip_prefix(r#","result":"#) {
             return Some(Incoming::Response {
                 id: Some(id),
@@ -229,6 +224,77 @@ fn parse_canonical(line: &str) -> Option<Incoming<'_>> {
     }
     let (method, params) = canonical_call(body.strip_prefix(r#""method":"#)?)?;
     Some(Incoming::Notification { method, params })
+}
+
+/// The numeric id at the start of `text`: its value, its text, and the rest.
+fn canonical_id(text: &str) -> Option<(u64, &str, &str)> {
+    let (id, digits) = id_digits(text.as_bytes())?;
+    let (id_text, rest) = text.split_at_checked(digits)?;
+    Some((id, id_text, rest))
+}
+
+/// The numeric id at the start of `bytes`, and how many digits it has: by
+/// hand, byte by byte, as the id of every answer goes through here.
+fn id_digits(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut id: u64 = 0;
+    let mut digits = 0;
+    for &byte in bytes {
+        if !byte.is_ascii_digit() {
+            break;
+        }
+        // An id beyond 64 bits is no id of ours.
+        id = id.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+        digits += 1;
+    }
+    // JSON has no leading zeros, and an id has one digit at least.
+    match bytes.first() {
+        Some(b'0') if digits > 1 => None,
+        _ if digits == 0 => None,
+        _ => Some((id, digits)),
+    }
+}
+
+/// The id and result of a line [`parse`] would take for a success response
+/// in the canonical form ([`parse_canonical`]), the result checked to be
+/// one JSON value by a scan of its bytes rather than by serde_json (which,
+/// inside an interpreted plugin, cost as much as the rest of the answer's
+/// path). `None` for any other line, or when unsure: [`parse`] decides.
+///
+pub(crate) fn canonical_answer<'a>(line: &'a str, config: &PeerConfig) -> Option<(u64, &'a str)> {
+    if line.len() > config.max_line {
+        return None;
+    }
+    let body = strip_prefix_words(line, ANSWER_PREFIX)?.strip_suffix('}')?;
+    let (id, _, rest) = canonical_id(body)?;
+    let result = strip_prefix_words(rest, r#","result":"#)?;
+    // The envelope is one level of the line's nesting.
+    let max_depth = config.max_depth.checked_sub(1)?;
+    scan::is_one_value(result, max_depth).then_some((id, result))
+}
+
+/// What a response line our builders write starts with, up to the id.
+const ANSWER_PREFIX: &str = r#"{"jsonrpc":"2.0","id":"#;
+
+/// `text` without `prefix`, compared eight bytes at a time: byte by byte,
+/// as slices compare, costs an interpreted plugin several instructions a
+/// byte.
+fn strip_prefix_words<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.as_bytes().get(..prefix.len())?;
+    let mut words = head.chunks_exact(8);
+    let mut expected = prefix.as_bytes().chunks_exact(8);
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    for (a, b) in (&mut words).zip(&mut expected) {
+        if word(a) != word(b) {
+            return None;
+        }
+    }
+    let same = words
+        .remainder()
+        .iter()
+        .zip(expected.remainder())
+        .all(|(a, b)| a == b);
+    // At a character boundary: the prefix is a whole `str`.
+    same.then(|| text.get(prefix.len()..)).flatten()
 }
 
 /// `"method"` and the params after it: a string without escapes or control
@@ -573,10 +639,23 @@ pub(crate) fn write_call<P: Serialize + ?Sized>(
         out.truncate(start);
         return Err(e.into());
     }
-    match kind_of(out.get(value_at..).unwrap_or_default()) {
-        "an array" | "an object" => compact_from(out, value_at),
-        "null" => out.truncate(params_at),
-        found => {
+    // Its first byte says what the value is, without comparing `kind_of`'s
+    // words on the hot path; only a raw value may start with whitespace.
+    let value = |out: &Vec<u8>| kind_of(out.get(value_at..).unwrap_or_default());
+    let structured = match out.get(value_at) {
+        Some(b'[' | b'{') => Some(true),
+        Some(b'n') => Some(false),
+        _ => match value(out) {
+            "an array" | "an object" => Some(true),
+            "null" => Some(false),
+            _ => None,
+        },
+    };
+    match structured {
+        Some(true) => compact_from(out, value_at),
+        Some(false) => out.truncate(params_at),
+        None => {
+            let found = value(out);
             out.truncate(start);
             return Err(PeerError::InvalidParams {
                 method: method.to_owned(),
@@ -770,6 +849,68 @@ mod tests {
         for line in other {
             assert!(parse_canonical(line).is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn canonical_answers_are_the_responses_parse_gives() {
+        let config = PeerConfig::default().with_max_depth(4);
+        let answers = [
+            (r#"{"jsonrpc":"2.0","id":7,"result":[5]}"#, 7, "[5]"),
+            (r#"{"jsonrpc":"2.0","id":0,"result":"}"}"#, 0, r#""}""#),
+            (
+                r#"{"jsonrpc":"2.0","id":9,"result":{"a":[[1]]}}"#,
+                9,
+                r#"{"a":[[1]]}"#,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"result":[1, {"b" : null}]}"#,
+                1,
+                r#"[1, {"b" : null}]"#,
+            ),
+        ];
+        for (line, id, result) in answers {
+            assert_eq!(
+                canonical_answer(line, &config),
+                Some((id, result)),
+                "{line}"
+            );
+            let Ok(Incoming::Response {
+                id: Some(parsed_id),
+                result: Ok(parsed),
+                ..
+            }) = parse(line, &config)
+            else {
+                panic!("{line} is no response");
+            };
+            assert_eq!((parsed_id, parsed.get()), (id, result), "{line}");
+        }
+        // Anything else, and anything beyond the limits, is left to `parse`.
+        let others = [
+            r#"{"jsonrpc":"2.0","id":1,"result":[[[[1]]]]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":[1,]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1 }"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1,"x":2}"#,
+            r#"{"jsonrpc":"2.0","id":01,"result":1}"#,
+            r#"{"jsonrpc":"2.0","id":"1","result":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#,
+        ];
+        for line in others {
+            assert_eq!(canonical_answer(line, &config), None, "{line}");
+        }
+        for (text, prefix, rest) in [
+            ("abcdefghijklmnopq", "abcdefghijklmnop", Some("q")),
+            ("abcdefghijklmnopq", "abcdefghijklmnoq", None),
+            ("abcdefghijklmnopq", "abcdefgxijklmnop", None),
+            ("abcdefghijklmnopq", "abcdefghijklmnopq", Some("")),
+            ("abcdefghijklmnopq", "abcdefghijklmnopqr", None),
+            ("abc", "", Some("abc")),
+            ("abé", "ab", Some("é")),
+        ] {
+            assert_eq!(strip_prefix_words(text, prefix), rest, "{text} {prefix}");
+        }
+        let short = PeerConfig::default().with_max_line(10);
+        assert_eq!(canonical_answer(answers[0].0, &short), None);
     }
 
     fn call_line(id: Option<u64>, method: &str, params: Option<&RawValue>) -> String {

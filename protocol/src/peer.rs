@@ -235,6 +235,20 @@ impl Peer {
         })
     }
 
+    /// The fast path of [`handle_line_borrowed`](Self::handle_line_borrowed) for the line a
+    /// plugin kit reads most: a success response to one of our pending requests, as this
+    /// crate's builders write it (members in their order, no whitespace between them). Returns
+    /// the id and the result's JSON text (checked to be one valid JSON value, within the
+    /// limits) and settles the request, as the event [`Event::Response`] would.
+    ///
+    /// `None` for any other line, and whenever the answer is not certain: the line is then
+    /// untouched and the peer unchanged, for [`handle_line_borrowed`](Self::handle_line_borrowed)
+    /// to decide, with the same outcome as ever.
+    pub fn handle_answer<'a>(&mut self, line: &'a str) -> Option<(u64, &'a str)> {
+        let (id, result) = message::canonical_answer(line, &self.config)?;
+        self.pending.remove(id).then_some((id, result))
+    }
+
     /// How many of our requests await an answer.
     pub fn pending(&self) -> usize {
         self.pending.0.len()
@@ -359,6 +373,31 @@ mod tests {
             host.handle_line_borrowed(line(&resp)),
             Err(ProtocolError::UnknownResponseId { .. })
         ));
+    }
+
+    #[test]
+    fn answers_on_the_fast_path_settle_their_request() {
+        let (mut host, mut plugin) = pair();
+        let (id, req) = plugin.request("echo", &[5]).unwrap();
+        let Event::Request { id: rid, .. } = host.handle_line(line(&req)).unwrap() else {
+            panic!()
+        };
+        let resp = host.respond_ok(&rid, &[5]).unwrap();
+        assert_eq!(plugin.handle_answer(line(&resp)), Some((id, "[5]")));
+        assert!(!plugin.is_pending(id));
+        // Not pending any more: left to the strict path, which refuses it.
+        assert_eq!(plugin.handle_answer(line(&resp)), None);
+        assert!(matches!(
+            plugin.handle_line(line(&resp)),
+            Err(ProtocolError::UnknownResponseId { .. })
+        ));
+        // Other lines are left alone, the peer unchanged.
+        let (id, _) = plugin.request("echo", &[6]).unwrap();
+        let error = host.respond_err(&rid, &codes::error(-32000, "no", None));
+        assert_eq!(plugin.handle_answer(line(&error)), None);
+        let broken = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":[6,]}}");
+        assert_eq!(plugin.handle_answer(&broken), None);
+        assert!(plugin.is_pending(id));
     }
 
     #[test]

@@ -258,18 +258,49 @@ fn checked_iovecs(
     meter: &mut Meter,
     iovs: u32,
     iovs_len: u32,
-) -> Result<(Vec<(u32, u32)>, u32), Errno> {
+) -> Result<(IovecList, u32), Errno> {
     if iovs_len > IOV_MAX {
         return Err(Errno::Inval);
     }
     meter.charge(IOVEC_FUEL.saturating_mul(u64::from(iovs_len)));
-    let list = mem.iovecs(iovs, iovs_len)?.to_vec(IOV_MAX as usize);
+    let iovecs = mem.iovecs(iovs, iovs_len)?;
+    let list = match usize::try_from(iovs_len) {
+        Ok(len) if len <= INLINE_IOVECS => {
+            let mut inline = [(0, 0); INLINE_IOVECS];
+            for (slot, iovec) in inline.iter_mut().zip(iovecs.iter()) {
+                *slot = iovec;
+            }
+            IovecList::Inline(inline, len)
+        }
+        _ => IovecList::Heap(iovecs.to_vec(IOV_MAX as usize)),
+    };
     let mut total = 0u32;
-    for &(ptr, len) in &list {
+    for &(ptr, len) in list.as_slice() {
         mem.slice(ptr, len)?;
         total = total.checked_add(len).ok_or(Errno::Inval)?;
     }
     Ok((list, total))
+}
+
+/// Buffers a call names that are copied out without an allocation: guests
+/// name one or two (every read and write of a plugin goes through here).
+const INLINE_IOVECS: usize = 4;
+
+/// The `(ptr, len)` descriptors of an iovec list, copied out before any
+/// byte moves (a read may overwrite the list itself).
+enum IovecList {
+    /// At most [`INLINE_IOVECS`], the first `.1` of them used.
+    Inline([(u32, u32); INLINE_IOVECS], usize),
+    Heap(Vec<(u32, u32)>),
+}
+
+impl IovecList {
+    fn as_slice(&self) -> &[(u32, u32)] {
+        match self {
+            Self::Inline(inline, len) => inline.get(..*len).unwrap_or_default(),
+            Self::Heap(list) => list,
+        }
+    }
 }
 
 /// The most bytes one step of a copy may move.
@@ -300,7 +331,7 @@ pub(crate) fn fd_read(
     // A read may return fewer bytes than asked: at most one step's worth.
     let mut budget = copy_step(meter);
     let mut total = 0usize;
-    for (ptr, len) in list {
+    for &(ptr, len) in list.as_slice() {
         let dst = mem.slice_mut(ptr, len)?;
         let room = dst.len().min(budget);
         let n = ctx.stdin.read_into(dst.get_mut(..room).unwrap_or_default());
@@ -362,7 +393,7 @@ pub(crate) fn fd_write(
     let mut budget = if atomic { rest } else { copy_step(meter) };
     let mut skip = usize::try_from(*written).unwrap_or(usize::MAX);
     let mut moved = 0usize;
-    for (ptr, len) in list {
+    for &(ptr, len) in list.as_slice() {
         let src = mem.slice(ptr, len)?;
         let Some(src) = src.get(skip..) else {
             skip = skip.saturating_sub(src.len());
