@@ -115,6 +115,7 @@ impl Connection {
     }
 
     /// Files the answer to host call `id` and wakes its future.
+    #[inline(always)]
     pub(crate) fn reply(&mut self, id: u64, result: Result<&str, ErrorObjectOwned>) {
         let Some(call) = self.calls.get_mut(id) else {
             return;
@@ -147,6 +148,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Connection) -> R) -> R {
 }
 
 /// Gives an answer's buffer back once its result was read.
+#[inline(always)]
 pub(crate) fn recycle(mut text: String) {
     if text.capacity() > SPARE_CAPACITY {
         return;
