@@ -9,7 +9,7 @@ use crate::{
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 use serde::Serialize;
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{BTreeSet, VecDeque},
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -217,8 +217,11 @@ pub(crate) struct Call {
     framer: LineFramer,
     host_calls: FuturesUnordered<BoxFuture<HostReply>>,
     /// The ids of the host calls in flight (not yet answered): a request
-    /// reusing one of them breaks the protocol (P-3).
-    host_call_ids: HashSet<RequestId>,
+    /// reusing one of them breaks the protocol (P-3). Ordered, not hashed:
+    /// the plugin picks the ids, so no hash may be predictable, and SipHash
+    /// on every host call cost more than a few comparisons (its one leaf
+    /// stays allocated between calls).
+    host_call_ids: BTreeSet<RequestId>,
     /// Notification handlers, run one after the other in arrival order, and
     /// all run before the call returns. At most
     /// [`Limits::max_notifications`](crate::Limits::max_notifications) wait:
@@ -289,7 +292,7 @@ impl Call {
             peer,
             framer,
             host_calls: FuturesUnordered::new(),
-            host_call_ids: HashSet::new(),
+            host_call_ids: BTreeSet::new(),
             notifications: VecDeque::new(),
             answer: None,
             timer: None,
