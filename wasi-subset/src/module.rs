@@ -160,8 +160,8 @@ impl Program {
                 if init || pool.is_some() {
                     extra.extend(globals.exports());
                 }
-                if pool.is_some() {
-                    extra.extend(Pool::table_exports(layout.tables));
+                if let Some(pool) = &pool {
+                    extra.extend(pool.table_exports());
                 }
                 let binary = match extra.is_empty() {
                     true => binary,

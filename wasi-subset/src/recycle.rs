@@ -132,8 +132,10 @@ impl Pool {
 
     /// The exports a recyclable module needs besides its globals': (name,
     /// kind, index) of each table.
-    pub(crate) fn table_exports(tables: u32) -> impl Iterator<Item = (String, u8, u32)> {
-        (0..tables).map(|i| (format!("{TABLE_EXPORT}{i}"), EXPORT_TABLE, i))
+    pub(crate) fn table_exports(&self) -> impl Iterator<Item = (String, u8, u32)> + '_ {
+        (0u32..)
+            .zip(&self.tables)
+            .map(|(index, name)| (name.clone(), EXPORT_TABLE, index))
     }
 
     /// Takes an idle instance, if there is one and a guest with a memory

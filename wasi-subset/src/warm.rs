@@ -37,8 +37,9 @@ const RUN_GAP: usize = 32;
 /// The stderr of the init kept for its report and its error.
 pub const INIT_STDERR_KEPT: usize = 8 << 10;
 
-/// The mutable globals of a module with an init, by index.
-#[derive(Debug, Clone)]
+/// The mutable globals of a module, by index: what a warm start captures
+/// and a recycled instance's reset writes back.
+#[derive(Debug)]
 pub(crate) struct Globals {
     /// Export names of the numeric mutable globals, with their index.
     numeric: Vec<(String, u32)>,
