@@ -6,7 +6,7 @@ use crate::{
     platform::{self, BoxFuture, Sleep, yield_now},
     plugin::Shared,
 };
-use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
+use futures::{StreamExt, stream::FuturesUnordered};
 use serde::Serialize;
 use std::{
     collections::{BTreeSet, VecDeque},
@@ -199,6 +199,23 @@ impl StderrLog {
     }
 }
 
+/// A host call in flight: its answer, with the id it goes back under.
+struct HostCall {
+    /// Taken when the answer is.
+    id: Option<RequestId>,
+    reply: BoxFuture<Result<Box<RawValue>, ErrorObjectOwned>>,
+}
+
+impl Future for HostCall {
+    type Output = HostReply;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<HostReply> {
+        let result = std::task::ready!(self.reply.as_mut().poll(cx));
+        let id = self.id.take().unwrap_or(RequestId::Null);
+        Poll::Ready((id, result))
+    }
+}
+
 /// What to do after looking at a suspended guest.
 enum Wait {
     /// Look again now.
@@ -215,7 +232,10 @@ pub(crate) struct Call {
     guest_over: bool,
     peer: Peer,
     framer: LineFramer,
-    host_calls: FuturesUnordered<BoxFuture<HostReply>>,
+    host_calls: FuturesUnordered<HostCall>,
+    /// Host calls that answered as soon as they were made, in order, to be
+    /// delivered with the others (no task, no allocation for them).
+    answered: Vec<HostReply>,
     /// The ids of the host calls in flight (not yet answered): a request
     /// reusing one of them breaks the protocol (P-3). Ordered, not hashed:
     /// the plugin picks the ids, so no hash may be predictable, and SipHash
@@ -292,6 +312,7 @@ impl Call {
             peer,
             framer,
             host_calls: FuturesUnordered::new(),
+            answered: Vec::new(),
             host_call_ids: BTreeSet::new(),
             notifications: VecDeque::new(),
             answer: None,
@@ -354,7 +375,10 @@ impl Call {
     /// Takes what the guest wrote: stderr to the logger, stdout through the
     /// framer and the peer, as long as the notification queue has room.
     /// Returns the answer once it is there.
-    fn drain(&mut self) -> Result<Option<Result<Box<RawValue>, ErrorObjectOwned>>, ErrorKind> {
+    fn drain(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Result<Option<Result<Box<RawValue>, ErrorObjectOwned>>, ErrorKind> {
         let wasi = self.guest.wasi_mut();
         if !wasi.stderr().is_empty() {
             let bytes = wasi.stderr_mut().take();
@@ -393,7 +417,7 @@ impl Call {
                         };
                         return Err(ErrorKind::Protocol { source });
                     }
-                    self.spawn_host_call(id, &method, params)?
+                    self.spawn_host_call(id, &method, params, cx)?
                 }
                 Event::Notification { method, params } => {
                     self.notifications_received = self.notifications_received.saturating_add(1);
@@ -409,20 +433,30 @@ impl Call {
         }
     }
 
+    /// Starts host call `id` (its id is filed already). One that answers at
+    /// once (a host method that does not wait, the usual case) needs no
+    /// task: its answer waits in `answered`, and it counts as in flight
+    /// until it is delivered with the others.
     fn spawn_host_call(
         &mut self,
         id: RequestId,
         method: &str,
         params: Option<Box<RawValue>>,
+        cx: &mut Context<'_>,
     ) -> Result<(), ErrorKind> {
         let limit = self.shared.limits.host_calls();
-        if self.host_calls.len() >= limit {
+        if self.host_calls.len() + self.answered.len() >= limit {
             return Err(ErrorKind::TooManyHostCalls { limit });
         }
         self.host_calls_made = self.host_calls_made.saturating_add(1);
-        let reply = self.shared.router.call(&self.shared.name, method, params);
-        self.host_calls
-            .push(Box::pin(reply.map(move |result| (id, result))));
+        let mut reply = self.shared.router.call(&self.shared.name, method, params);
+        match reply.as_mut().poll(cx) {
+            Poll::Ready(result) => self.answered.push((id, result)),
+            Poll::Pending => self.host_calls.push(HostCall {
+                id: Some(id),
+                reply,
+            }),
+        }
         Ok(())
     }
 
@@ -500,7 +534,11 @@ impl Call {
     fn wait(&mut self, blocked: Blocked, cx: &mut Context<'_>) -> Result<Wait, ErrorKind> {
         match blocked {
             Blocked::Input { deadline } => {
-                if self.host_calls.is_empty() && deadline.is_none() && !self.output_waiting() {
+                if self.host_calls.is_empty()
+                    && self.answered.is_empty()
+                    && deadline.is_none()
+                    && !self.output_waiting()
+                {
                     return Err(ErrorKind::Deadlock);
                 }
                 let wake = deadline.map(|d| self.guest_instant(d));
@@ -521,7 +559,14 @@ impl Call {
     /// Polls the host calls in flight and writes the answers that are ready
     /// to the guest's stdin; says whether there were any.
     fn poll_host_calls(&mut self, cx: &mut Context<'_>) -> Result<bool, ErrorKind> {
-        let mut delivered = false;
+        let mut answered = std::mem::take(&mut self.answered);
+        let mut delivered = !answered.is_empty();
+        for (id, result) in answered.drain(..) {
+            self.host_call_ids.remove(&id);
+            self.deliver(&id, &result)?;
+        }
+        // Its capacity kept for the next ones.
+        self.answered = answered;
         while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
             self.host_call_ids.remove(&id);
             self.deliver(&id, &result)?;
@@ -575,7 +620,7 @@ impl Call {
             }
             steps += 1;
             let step = self.guest.step();
-            if let Some(answer) = self.drain()? {
+            if let Some(answer) = self.drain(cx)? {
                 self.guest_over = true;
                 self.answer = Some(answer.map_err(plugin_error));
                 continue;
@@ -662,6 +707,7 @@ impl Future for Call {
         if result.is_ready() {
             this.guest_over = true;
             this.host_calls.clear();
+            this.answered.clear();
             this.host_call_ids.clear();
             this.notifications.clear();
             this.timer = None;

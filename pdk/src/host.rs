@@ -30,10 +30,7 @@ where
     P: Serialize + ?Sized,
     R: DeserializeOwned,
 {
-    let id = runtime::with(|c| c.call(method, params)).map_err(Error::from)?;
-    let text = runtime::ReplyFuture::new(id)
-        .await
-        .map_err(Error::from_object)?;
+    let text = runtime::Request::new(method, params).await?;
     let result = serde_json::from_str(&text);
     runtime::recycle(text);
     Ok(result?)

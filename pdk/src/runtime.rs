@@ -103,14 +103,18 @@ impl Calls {
 }
 
 impl Connection {
-    /// Queues a request to host method `method` (written with the next flush).
+    /// Queues a request to host method `method` (written with the next
+    /// flush); `waker` is woken when its answer comes.
+    #[inline(always)]
     pub(crate) fn call<P: serde::Serialize + ?Sized>(
         &mut self,
         method: &str,
         params: &P,
+        waker: &Waker,
     ) -> Result<u64, wasplug_protocol::PeerError> {
         let id = self.peer.request_to(&mut self.out, method, params)?;
-        self.calls.insert(id, HostCall::Waiting(None));
+        self.calls
+            .insert(id, HostCall::Waiting(Some(waker.clone())));
         Ok(id)
     }
 
@@ -303,57 +307,89 @@ fn handle(line: &[u8], dispatch: &mut impl FnMut(&str) -> Option<Task>) -> Optio
     dispatch(text)
 }
 
-/// The future of one host call's answer.
-pub(crate) struct ReplyFuture {
-    id: u64,
-    /// Its answer was taken: nothing is left to forget on drop.
-    done: bool,
+/// The future of one host call: it sends the request when first polled,
+/// filing the waker with it, then waits for the answer.
+pub(crate) struct Request<'a, P: ?Sized> {
+    state: RequestState<'a, P>,
 }
 
-impl ReplyFuture {
-    /// The future of host call `id`'s answer.
-    pub(crate) fn new(id: u64) -> Self {
-        Self { id, done: false }
+enum RequestState<'a, P: ?Sized> {
+    Unsent {
+        method: &'a str,
+        params: &'a P,
+    },
+    Sent(u64),
+    /// Answered, or the request could not be built: nothing to forget on drop.
+    Done,
+}
+
+impl<'a, P: serde::Serialize + ?Sized> Request<'a, P> {
+    /// A call of host method `method` with `params`, sent when first polled.
+    pub(crate) fn new(method: &'a str, params: &'a P) -> Self {
+        Self {
+            state: RequestState::Unsent { method, params },
+        }
     }
 }
 
-impl Future for ReplyFuture {
-    type Output = Reply;
+impl<P: serde::Serialize + ?Sized> Future for Request<'_, P> {
+    type Output = Result<String, crate::Error>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        let id = self.id;
-        let poll = with(|c| match c.calls.get_mut(id) {
-            Some(HostCall::Waiting(waker)) => {
-                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *waker = Some(cx.waker().clone());
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.state {
+            RequestState::Unsent { method, params } => {
+                // No answer can come before the request is written, after
+                // this poll: wait at once.
+                match with(|c| c.call(method, params, cx.waker())) {
+                    Ok(id) => {
+                        this.state = RequestState::Sent(id);
+                        Poll::Pending
+                    }
+                    Err(error) => {
+                        this.state = RequestState::Done;
+                        Poll::Ready(Err(error.into()))
+                    }
                 }
-                Poll::Pending
             }
-            Some(HostCall::Answered(_)) => match c.calls.remove(id) {
-                Some(HostCall::Answered(reply)) => Poll::Ready(reply),
-                _ => Poll::Pending,
-            },
-            // Polled after it was ready: the answer was taken.
-            None => Poll::Pending,
-        });
-        if poll.is_ready() {
-            self.done = true;
+            RequestState::Sent(id) => {
+                let poll = with(|c| match c.calls.get_mut(id) {
+                    Some(HostCall::Waiting(waker)) => {
+                        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                            *waker = Some(cx.waker().clone());
+                        }
+                        Poll::Pending
+                    }
+                    Some(HostCall::Answered(_)) => match c.calls.remove(id) {
+                        Some(HostCall::Answered(reply)) => Poll::Ready(reply),
+                        _ => Poll::Pending,
+                    },
+                    None => Poll::Pending,
+                });
+                match poll {
+                    Poll::Ready(reply) => {
+                        this.state = RequestState::Done;
+                        Poll::Ready(reply.map_err(crate::Error::from_object))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            // Polled after it was ready.
+            RequestState::Done => Poll::Pending,
         }
-        poll
     }
 }
 
-impl Drop for ReplyFuture {
+impl<P: ?Sized> Drop for Request<'_, P> {
     fn drop(&mut self) {
-        if self.done {
-            // Answered: the peer settled it when the answer came.
-            return;
+        // Dropped before its answer: the host's answer, if it comes, is
+        // dropped unread.
+        if let RequestState::Sent(id) = self.state {
+            with(|c| {
+                c.calls.remove(id);
+                c.peer.cancel(id);
+            });
         }
-        let id = self.id;
-        with(|c| {
-            c.calls.remove(id);
-            c.peer.cancel(id);
-        });
     }
 }
 

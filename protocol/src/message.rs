@@ -248,8 +248,13 @@ fn id_digits(bytes: &[u8]) -> Option<(u64, usize)> {
         if !byte.is_ascii_digit() {
             break;
         }
-        // An id beyond 64 bits is no id of ours.
-        id = id.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+        // An id beyond 64 bits is no id of ours. Compared, not
+        // `checked_mul`: on wasm32 that is a call to a 128-bit multiply.
+        let digit = u64::from(byte - b'0');
+        if id > u64::MAX / 10 || (id == u64::MAX / 10 && digit > u64::MAX % 10) {
+            return None;
+        }
+        id = id * 10 + digit;
         digits += 1;
     }
     // JSON has no leading zeros, and an id has one digit at least.
@@ -308,7 +313,10 @@ fn strip_prefix_words<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 /// characters, then nothing or `,"params":` and an array or object.
 fn canonical_call(text: &str) -> Option<(String, Option<&RawValue>)> {
     let text = text.strip_prefix('"')?;
-    let end = text.find(|c: char| c == '"' || c == '\\' || c < ' ')?;
+    // By bytes: each one sought is ASCII, so the end is a char boundary.
+    let end = text
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < b' ')?;
     let (method, rest) = text.split_at_checked(end)?;
     let rest = rest.strip_prefix('"')?;
     let params = match rest.strip_prefix(r#","params":"#) {
@@ -844,6 +852,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":"1","method":"m"}"#,
             r#"{"jsonrpc":"2.0","id":01,"method":"m"}"#,
             r#"{"jsonrpc":"2.0","id":18446744073709551616,"result":1}"#,
+            r#"{"jsonrpc":"2.0","id":184467440737095516150,"result":1}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"m\u0065"}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1],"params":[2]}"#,

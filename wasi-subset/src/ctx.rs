@@ -3,6 +3,7 @@
 use crate::{
     Blocked, Clock, InputPipe, OsRandom, OutputPipe, Random, SystemClock, stop::PendingCall,
 };
+use wasmi::Memory;
 
 /// State of one of the three stdio descriptors.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +38,9 @@ pub struct WasiCtx {
     pub(crate) pending: Option<PendingCall>,
     pub(crate) exit_code: Option<i32>,
     pub(crate) started: u64,
+    /// The memory the functions read and write, if the embedder named it
+    /// (else the calling instance's `memory` export, looked up per call).
+    pub(crate) memory: Option<Memory>,
 }
 
 impl core::fmt::Debug for WasiCtx {
@@ -98,6 +102,15 @@ impl WasiCtx {
     /// Why the guest is suspended, if it is (see [`crate::complete`]).
     pub fn blocked(&self) -> Option<Blocked> {
         self.pending.map(|p| p.blocked)
+    }
+
+    /// Names the linear memory the WASI functions read and write: the
+    /// `memory` export of the one instance in the store that uses this
+    /// context. Without it each call looks that export up by name in the
+    /// calling instance's exports, which costs a WASI call a few hundred
+    /// instructions. Set it only where one instance uses the context.
+    pub fn set_memory(&mut self, memory: Memory) {
+        self.memory = Some(memory);
     }
 
     /// Now, on the monotonic clock the guest sees (nanoseconds); compare it
@@ -224,6 +237,7 @@ impl WasiCtxBuilder {
             pending: None,
             exit_code: None,
             started,
+            memory: None,
         }
     }
 }

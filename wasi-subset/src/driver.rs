@@ -475,6 +475,7 @@ impl Guest {
             let instance = handles.instance;
             pool.reset(&mut self.store, handles)
                 .map_err(|e| self.end_of(&e))?;
+            self.store.data_mut().wasi.set_memory(handles.memory);
             self.instance = Some(instance);
             return Ok(instance);
         }
@@ -489,6 +490,11 @@ impl Guest {
         }
         if let (Phase::Main, Some(pool)) = (self.main, self.program.pool()) {
             self.recycle = pool.adopt(&mut self.store, instance);
+        }
+        // The one instance of the store: its WASI calls need not look the
+        // memory up by name.
+        if let Some(memory) = instance.get_memory(&self.store, "memory") {
+            self.store.data_mut().wasi.set_memory(memory);
         }
         self.instance = Some(instance);
         Ok(instance)

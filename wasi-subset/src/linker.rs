@@ -168,7 +168,13 @@ fn u(value: i32) -> u32 {
     value as u32
 }
 
-fn memory_of<T>(caller: &Caller<'_, T>) -> Result<Memory, wasmi::Error> {
+fn memory_of<T>(
+    caller: &mut Caller<'_, T>,
+    project: impl Fn(&mut T) -> &mut WasiCtx,
+) -> Result<Memory, wasmi::Error> {
+    if let Some(memory) = project(caller.data_mut()).memory {
+        return Ok(memory);
+    }
     caller
         .get_export("memory")
         .and_then(Extern::into_memory)
@@ -196,7 +202,7 @@ fn with_memory<T>(
     body: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>, &mut Meter) -> Result<(), Errno>,
 ) -> Result<i32, wasmi::Error> {
     let mut meter = meter_call(caller);
-    let memory = memory_of(caller)?;
+    let memory = memory_of(caller, &project)?;
     let (bytes, data) = memory.data_and_store_mut(caller.as_context_mut());
     let outcome = body(project(data), &mut GuestMemory::new(bytes), &mut meter);
     meter.settle(caller);
@@ -211,7 +217,7 @@ fn blocking<T>(
     mut call: BlockingCall,
 ) -> Result<i32, wasmi::Error> {
     let mut meter = meter_call(caller);
-    let memory = memory_of(caller)?;
+    let memory = memory_of(caller, &project)?;
     let (bytes, data) = memory.data_and_store_mut(caller.as_context_mut());
     let ctx = project(data);
     let outcome = match call.run(ctx, &mut GuestMemory::new(bytes), &mut meter) {

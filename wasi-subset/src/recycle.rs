@@ -91,7 +91,7 @@ impl core::fmt::Debug for Idle {
 #[derive(Debug, Clone)]
 pub(crate) struct Handles {
     pub(crate) instance: Instance,
-    memory: Memory,
+    pub(crate) memory: Memory,
     globals: Vec<Global>,
     /// Each table, and its copy taken before any guest code ran.
     tables: Vec<(Table, Table)>,
