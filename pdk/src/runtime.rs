@@ -98,7 +98,13 @@ impl Calls {
     #[inline(always)]
     fn remove(&mut self, id: u64) -> Option<HostCall> {
         let at = self.position(id)?;
-        self.0.remove(at).map(|(_, call)| call)
+        // The front, mostly: `remove(0)` would still call the deque's copy.
+        let removed = if at == 0 {
+            self.0.pop_front()
+        } else {
+            self.0.remove(at)
+        };
+        removed.map(|(_, call)| call)
     }
 }
 
