@@ -381,15 +381,9 @@ impl Plugin {
     /// Serves the host until it closes stdin.
     pub fn run(self) {
         runtime::run(|line| {
-            // Borrowed from the line: only what is kept is copied. An answer
-            // to a host call, the commonest line, takes the peer's fast path.
-            let event = runtime::with(|c| match c.peer.handle_answer(line) {
-                Some((id, result)) => {
-                    c.reply(id, Ok(result));
-                    None
-                }
-                None => Some(c.peer.handle_line_borrowed(line)),
-            })?;
+            // Borrowed from the line: only what is kept is copied. (Answers
+            // on the peer's fast path were settled before.)
+            let event = runtime::with(|c| c.peer.handle_line_borrowed(line));
             match event {
                 Ok(Event::Request { id, method, params }) => {
                     if method == DISCOVER_METHOD {

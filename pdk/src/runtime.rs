@@ -284,10 +284,27 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
     rest.iter().position(|&b| b == b'\n').map(|i| at + i)
 }
 
-/// One line as read (its `\n` included, if any): checked to be UTF-8 and
-/// not blank, then dispatched.
+/// One line as read (its `\n` included, if any): an answer to a host call
+/// is settled; any other line is checked to be UTF-8 and not blank, then
+/// dispatched.
 #[inline(always)]
 fn handle(line: &[u8], dispatch: &mut impl FnMut(&str) -> Option<Task>) -> Option<Task> {
+    let mut body = line;
+    while let [rest @ .., b'\n' | b'\r'] = body {
+        body = rest;
+    }
+    // An answer to a host call, the commonest line, takes the peer's fast
+    // path before the whole line is checked to be UTF-8 (its result is).
+    let answered = with(|c| match c.peer.handle_answer(body) {
+        Some((id, result)) => {
+            c.reply(id, Ok(result));
+            true
+        }
+        None => false,
+    });
+    if answered {
+        return None;
+    }
     let text = match std::str::from_utf8(line) {
         Ok(text) => text,
         // Not UTF-8: answered -32700, and the next line served (P-8).

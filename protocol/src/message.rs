@@ -271,13 +271,17 @@ fn id_digits(bytes: &[u8]) -> Option<(u64, usize)> {
 /// inside an interpreted plugin, cost as much as the rest of the answer's
 /// path). `None` for any other line, or when unsure: [`parse`] decides.
 ///
-pub(crate) fn canonical_answer<'a>(line: &'a str, config: &PeerConfig) -> Option<(u64, &'a str)> {
+pub(crate) fn canonical_answer<'a>(line: &'a [u8], config: &PeerConfig) -> Option<(u64, &'a str)> {
     if line.len() > config.max_line {
         return None;
     }
-    let body = strip_prefix_words(line, ANSWER_PREFIX)?.strip_suffix('}')?;
-    let (id, _, rest) = canonical_id(body)?;
-    let result = strip_prefix_words(rest, r#","result":"#)?;
+    let body = strip_prefix_words(line, ANSWER_PREFIX.as_bytes())?.strip_suffix(b"}")?;
+    let (id, digits) = id_digits(body)?;
+    let rest = body.get(digits..)?;
+    let result = strip_prefix_words(rest, br#","result":"#)?;
+    // The rest of the line is the ASCII matched above: only the result
+    // needs checking to be UTF-8.
+    let result = std::str::from_utf8(result).ok()?;
     // The envelope is one level of the line's nesting.
     let max_depth = config.max_depth.checked_sub(1)?;
     scan::is_one_value(result, max_depth).then_some((id, result))
@@ -290,10 +294,10 @@ const ANSWER_PREFIX: &str = r#"{"jsonrpc":"2.0","id":"#;
 /// as slices compare, costs an interpreted plugin several instructions a
 /// byte.
 #[inline(always)]
-fn strip_prefix_words<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.as_bytes().get(..prefix.len())?;
+fn strip_prefix_words<'a>(text: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let head = text.get(..prefix.len())?;
     let mut words = head.chunks_exact(8);
-    let mut expected = prefix.as_bytes().chunks_exact(8);
+    let mut expected = prefix.chunks_exact(8);
     let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
     for (a, b) in (&mut words).zip(&mut expected) {
         if word(a) != word(b) {
@@ -305,7 +309,6 @@ fn strip_prefix_words<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
         .iter()
         .zip(expected.remainder())
         .all(|(a, b)| a == b);
-    // At a character boundary: the prefix is a whole `str`.
     same.then(|| text.get(prefix.len()..)).flatten()
 }
 
@@ -898,7 +901,7 @@ mod tests {
         ];
         for (line, id, result) in answers {
             assert_eq!(
-                canonical_answer(line, &config),
+                canonical_answer(line.as_bytes(), &config),
                 Some((id, result)),
                 "{line}"
             );
@@ -924,8 +927,14 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#,
         ];
         for line in others {
-            assert_eq!(canonical_answer(line, &config), None, "{line}");
+            assert_eq!(canonical_answer(line.as_bytes(), &config), None, "{line}");
         }
+        // Not UTF-8 inside the result: left to `parse`'s caller, which checks the line.
+        let mut bad = br#"{"jsonrpc":"2.0","id":1,"result":"xx"}"#.to_vec();
+        bad[34] = 0xff;
+        assert_eq!(canonical_answer(&bad, &config), None);
+        bad[34] = b'y';
+        assert_eq!(canonical_answer(&bad, &config), Some((1, r#""yx""#)));
         for (text, prefix, rest) in [
             ("abcdefghijklmnopq", "abcdefghijklmnop", Some("q")),
             ("abcdefghijklmnopq", "abcdefghijklmnoq", None),
@@ -935,10 +944,14 @@ mod tests {
             ("abc", "", Some("abc")),
             ("abé", "ab", Some("é")),
         ] {
-            assert_eq!(strip_prefix_words(text, prefix), rest, "{text} {prefix}");
+            assert_eq!(
+                strip_prefix_words(text.as_bytes(), prefix.as_bytes()),
+                rest.map(str::as_bytes),
+                "{text} {prefix}"
+            );
         }
         let short = PeerConfig::default().with_max_line(10);
-        assert_eq!(canonical_answer(answers[0].0, &short), None);
+        assert_eq!(canonical_answer(answers[0].0.as_bytes(), &short), None);
     }
 
     fn call_line(id: Option<u64>, method: &str, params: Option<&RawValue>) -> String {

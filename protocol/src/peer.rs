@@ -245,10 +245,13 @@ impl Peer {
     /// the id and the result's JSON text (checked to be one valid JSON value, within the
     /// limits) and settles the request, as the event [`Event::Response`] would.
     ///
+    /// The line goes in as read (without its `\n`), before any check that it is UTF-8: an
+    /// answer is ASCII but for its result, which alone is checked.
+    ///
     /// `None` for any other line, and whenever the answer is not certain: the line is then
     /// untouched and the peer unchanged, for [`handle_line_borrowed`](Self::handle_line_borrowed)
     /// to decide, with the same outcome as ever.
-    pub fn handle_answer<'a>(&mut self, line: &'a str) -> Option<(u64, &'a str)> {
+    pub fn handle_answer<'a>(&mut self, line: &'a [u8]) -> Option<(u64, &'a str)> {
         let (id, result) = message::canonical_answer(line, &self.config)?;
         self.pending.remove(id).then_some((id, result))
     }
@@ -387,10 +390,13 @@ mod tests {
             panic!()
         };
         let resp = host.respond_ok(&rid, &[5]).unwrap();
-        assert_eq!(plugin.handle_answer(line(&resp)), Some((id, "[5]")));
+        assert_eq!(
+            plugin.handle_answer(line(&resp).as_bytes()),
+            Some((id, "[5]"))
+        );
         assert!(!plugin.is_pending(id));
         // Not pending any more: left to the strict path, which refuses it.
-        assert_eq!(plugin.handle_answer(line(&resp)), None);
+        assert_eq!(plugin.handle_answer(line(&resp).as_bytes()), None);
         assert!(matches!(
             plugin.handle_line(line(&resp)),
             Err(ProtocolError::UnknownResponseId { .. })
@@ -398,9 +404,9 @@ mod tests {
         // Other lines are left alone, the peer unchanged.
         let (id, _) = plugin.request("echo", &[6]).unwrap();
         let error = host.respond_err(&rid, &codes::error(-32000, "no", None));
-        assert_eq!(plugin.handle_answer(line(&error)), None);
+        assert_eq!(plugin.handle_answer(line(&error).as_bytes()), None);
         let broken = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":[6,]}}");
-        assert_eq!(plugin.handle_answer(&broken), None);
+        assert_eq!(plugin.handle_answer(broken.as_bytes()), None);
         assert!(plugin.is_pending(id));
     }
 
