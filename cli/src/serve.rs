@@ -27,11 +27,13 @@ not load leaves the old version serving (a warning says why), a file removed
 is no longer served.
 
 Routes:
-  POST /plugins/NAME  the body is one JSON-RPC 2.0 request to the plugin NAME;
-                      the answer is its JSON-RPC response (200, errors too),
-                      204 for a notification, 404 for an unknown plugin, 413
-                      for a body over --max-body, 400 for a body that is not
-                      one JSON-RPC request (batches are refused)
+  POST /plugins/NAME  the body is a JSON-RPC 2.0 request to the plugin NAME,
+                      or a batch (an array) of at most --max-batch; the
+                      answer is its JSON-RPC response (200, errors too), or
+                      the array of the batch's, 204 for a notification (or a
+                      batch of them), 404 for an unknown plugin, 413 for a
+                      body over --max-body, 400 for a body that is not a
+                      JSON-RPC request or batch
   GET  /plugins       the loaded plugins, as a JSON array
   GET  /healthz       200 while the server runs
 
@@ -87,6 +89,10 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted, in bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_body: usize,
+    /// The most requests in a batch (more: 400). A batch's requests run at
+    /// once, each counted against --max-calls.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    max_batch: usize,
     /// Plugin calls that may run at once; more wait for one to end. Their
     /// memory is bounded by this times --max-memory.
     #[arg(long, value_name = "N", default_value_t = 64)]
@@ -135,6 +141,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
             http::BodyLimits {
                 max: args.max_body,
                 timeout: args.body_timeout.0,
+                max_batch: args.max_batch,
             },
             args.max_calls,
         );

@@ -17,7 +17,7 @@ use std::{
 };
 use tokio::sync::Semaphore;
 use tracing::{Instrument as _, field};
-use wasplug_hdk::{ErrorKind, Registry};
+use wasplug_hdk::{ErrorKind, RawValue, Registry};
 use wasplug_protocol::excerpt;
 
 /// The bounds on a request's body.
@@ -27,6 +27,8 @@ pub(crate) struct BodyLimits {
     pub(crate) max: usize,
     /// From the end of the headers to the end of the body; longer: 408.
     pub(crate) timeout: Option<Duration>,
+    /// Requests in a batch; more: 400.
+    pub(crate) max_batch: usize,
 }
 
 /// What every route serves from.
@@ -117,7 +119,8 @@ fn unknown_plugin(name: &str) -> Response {
     )
 }
 
-/// `POST /plugins/{name}`: one JSON-RPC request, answered by the plugin.
+/// `POST /plugins/{name}`: a JSON-RPC request or a batch, answered by the
+/// plugin.
 async fn call(State(serving): State<Serving>, Path(name): Path<String>, body: Body) -> Response {
     // At error level, the span is enabled whenever any event in it is
     // shown: every line of the request names the plugin and the method.
@@ -127,6 +130,7 @@ async fn call(State(serving): State<Serving>, Path(name): Path<String>, body: Bo
         plugin = %text::escape(&excerpt(&name)),
         method = field::Empty,
         id = field::Empty,
+        batch = field::Empty,
     );
     answer(serving, name, body).instrument(span).await
 }
@@ -146,24 +150,97 @@ async fn answer(serving: Serving, name: String, body: Body) -> Response {
     if registry.get(&name).is_none() {
         return unknown_plugin(&name);
     }
-    let request = match rpc::parse(&body) {
-        Ok(request) => request,
+    let members = match rpc::parse(&body, limits.max_batch) {
+        Ok(rpc::Body::One(request)) => {
+            record(&tracing::Span::current(), &request);
+            return match run(&registry, &calls, &name, request).await {
+                Ran::Done(Some(answer)) => json(StatusCode::OK, answer),
+                Ran::Done(None) => StatusCode::NO_CONTENT.into_response(),
+                Ran::Gone(_) => unknown_plugin(&name),
+                Ran::TaskFailed(answer) => json(StatusCode::INTERNAL_SERVER_ERROR, answer),
+            };
+        }
+        Ok(rpc::Body::Batch(members)) => members,
         Err(bad) => {
             tracing::info!(?bad, "not a JSON-RPC request");
             return json(StatusCode::BAD_REQUEST, bad.answer());
         }
     };
-    // Both are the client's text: cut (to about 200 bytes) and escaped.
-    let span = tracing::Span::current();
+    // A batch: its requests run at once (each holding a permit of its own),
+    // and each is answered in its place but for notifications.
+    tracing::Span::current().record("batch", members.len());
+    let runs = members.into_iter().map(|member| {
+        let registry = &registry;
+        let calls = &calls;
+        let name = name.as_str();
+        async move {
+            let request = match member {
+                Ok(request) => request,
+                Err(bad) => {
+                    tracing::info!(?bad, "a member of the batch is not a JSON-RPC request");
+                    return Some(bad.answer());
+                }
+            };
+            let span = tracing::error_span!("request", method = field::Empty, id = field::Empty);
+            record(&span, &request);
+            let notification = request.id.is_none();
+            match run(registry, calls, name, request).instrument(span).await {
+                Ran::Done(answer) => answer,
+                _ if notification => None,
+                Ran::Gone(id) => Some(rpc::error_answer(
+                    id.as_deref(),
+                    wasplug_protocol::codes::METHOD_NOT_FOUND,
+                    &format!("no plugin named `{name}` is loaded"),
+                    None,
+                )),
+                Ran::TaskFailed(answer) => Some(answer),
+            }
+        }
+    });
+    let answers: Vec<String> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    if answers.is_empty() {
+        // Only notifications: nothing to answer.
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    json(StatusCode::OK, rpc::batch_answer(&answers))
+}
+
+/// Records `request`'s method and id in `span`: both are the client's
+/// text, cut (to about 200 bytes) and escaped.
+fn record(span: &tracing::Span, request: &rpc::Request) {
     span.record("method", text::escape(&excerpt(&request.method)).as_ref());
     if let Some(id) = &request.id {
         span.record("id", text::escape(&excerpt(id.get())).as_ref());
     }
+}
+
+/// How one request ended.
+enum Ran {
+    /// The call ended: its JSON-RPC answer (`None` for a notification).
+    Done(Option<String>),
+    /// The plugin was removed before the call began (the request's id).
+    Gone(Option<Box<RawValue>>),
+    /// The task running the call failed: a JSON-RPC error saying so.
+    TaskFailed(String),
+}
+
+/// Runs one request on the plugin `name`, in a task of its own holding
+/// one of `calls`' permits: a client that hangs up does not cancel it (a
+/// notification runs to its end), and a panic in it answers an error
+/// rather than dropping the connection.
+async fn run(
+    registry: &Registry,
+    calls: &Arc<Semaphore>,
+    name: &str,
+    request: rpc::Request,
+) -> Ran {
     let started = Instant::now();
-    let call = registry.call_raw(&name, &request.method, request.params);
-    // The call runs in a task of its own, holding its permit: a client that
-    // hangs up does not cancel it (a notification runs to its end), and a
-    // panic in it answers an error rather than dropping the connection.
+    let call = registry.call_raw(name, &request.method, request.params);
+    let calls = Arc::clone(calls);
     let task = tokio::spawn(
         async move {
             let _permit = calls.acquire_owned().await;
@@ -176,13 +253,12 @@ async fn answer(serving: Serving, name: String, body: Body) -> Response {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(%error, "the call's task failed");
-            let body = rpc::error_answer(
+            return Ran::TaskFailed(rpc::error_answer(
                 request.id.as_deref(),
                 wasplug_protocol::codes::INTERNAL_ERROR,
                 "the server failed while running the call",
                 None,
-            );
-            return json(StatusCode::INTERNAL_SERVER_ERROR, body);
+            ));
         }
     };
     let elapsed = started.elapsed();
@@ -190,7 +266,7 @@ async fn answer(serving: Serving, name: String, body: Body) -> Response {
         Ok(_) => tracing::info!(?elapsed, "answered"),
         // Removed since the check above.
         Err(error) if matches!(error.kind(), ErrorKind::UnknownPlugin { .. }) => {
-            return unknown_plugin(&name);
+            return Ran::Gone(request.id);
         }
         Err(error) if matches!(error.kind(), ErrorKind::Plugin { .. }) => {
             tracing::info!(?elapsed, %error, "answered with an error");
@@ -198,13 +274,12 @@ async fn answer(serving: Serving, name: String, body: Body) -> Response {
         Err(error) => tracing::warn!(?elapsed, %error, kind = error.kind().name(), "failed"),
     }
     let Some(id) = request.id else {
-        return StatusCode::NO_CONTENT.into_response();
+        return Ran::Done(None);
     };
-    let body = match outcome {
+    Ran::Done(Some(match outcome {
         Ok(result) => rpc::result_answer(Some(&id), &result),
         Err(error) => rpc::failure_answer(Some(&id), &error),
-    };
-    json(StatusCode::OK, body)
+    }))
 }
 
 /// `GET /plugins`: the loaded plugins, by name.

@@ -1,4 +1,5 @@
-//! One JSON-RPC 2.0 request in an HTTP body, and the answer to it.
+//! A JSON-RPC 2.0 request, or a batch of them, in an HTTP body, and the
+//! answers.
 //!
 //! The id, the params, the result and an error's `data` are kept as raw JSON
 //! text ([`RawValue`]) from the body to the plugin and back: no number is
@@ -28,14 +29,31 @@ pub(crate) struct Request {
     pub(crate) params: Option<Box<RawValue>>,
 }
 
-/// Why a body is not one JSON-RPC request.
+/// What an HTTP body holds.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// One request (a JSON object).
+    One(Request),
+    /// A batch (a JSON array): each member a request, or why it is not one.
+    /// Each is answered on its own, in the order given.
+    Batch(Vec<Result<Request, BadRequest>>),
+}
+
+/// Why a body, or a member of a batch, is not a JSON-RPC request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum BadRequest {
     /// The body is not JSON (`-32700`).
     NotJson(String),
-    /// The body is a JSON array: a batch (`-32600`), which is refused.
-    Batch,
-    /// The body is JSON, but not a request object (`-32600`).
+    /// The body is an empty JSON array (`-32600`).
+    EmptyBatch,
+    /// The body is a batch of more requests than allowed (`-32600`).
+    BatchTooLarge {
+        /// How many members it has.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// The JSON is not a request object (`-32600`).
     NotARequest(String),
 }
 
@@ -44,19 +62,24 @@ impl BadRequest {
     /// is not known).
     pub(crate) fn answer(&self) -> String {
         let (code, message, reason) = match self {
-            Self::NotJson(reason) => (codes::PARSE_ERROR, codes::PARSE_ERROR_MSG, reason.as_str()),
-            Self::Batch => (
+            Self::NotJson(reason) => (codes::PARSE_ERROR, codes::PARSE_ERROR_MSG, reason.clone()),
+            Self::EmptyBatch => (
                 codes::INVALID_REQUEST,
                 codes::INVALID_REQUEST_MSG,
-                codes::BATCHES_NOT_SUPPORTED_MSG,
+                "the batch is empty".to_owned(),
+            ),
+            Self::BatchTooLarge { len, max } => (
+                codes::INVALID_REQUEST,
+                codes::INVALID_REQUEST_MSG,
+                format!("a batch of {len} requests is over the limit of {max} (--max-batch)"),
             ),
             Self::NotARequest(reason) => (
                 codes::INVALID_REQUEST,
                 codes::INVALID_REQUEST_MSG,
-                reason.as_str(),
+                reason.clone(),
             ),
         };
-        let data = serde_json::value::to_raw_value(reason).ok();
+        let data = serde_json::value::to_raw_value(&reason).ok();
         error_answer(None, code, message, data.as_deref())
     }
 }
@@ -84,23 +107,40 @@ fn first_byte(raw: &RawValue) -> u8 {
     raw.get().as_bytes().first().copied().unwrap_or(b' ')
 }
 
+/// Reads an HTTP body: one JSON-RPC 2.0 request, or a batch of them (a
+/// non-empty array of at most `max_batch` members, each checked on its
+/// own: a member that is not a request does not spoil the others).
+///
+/// # Errors
+/// [`BadRequest`] saying what is wrong with the body as a whole.
+pub(crate) fn parse(body: &[u8], max_batch: usize) -> Result<Body, BadRequest> {
+    let raw: &RawValue =
+        serde_json::from_slice(body).map_err(|e| BadRequest::NotJson(e.to_string()))?;
+    if first_byte(raw) != b'[' {
+        return parse_request(raw).map(Body::One);
+    }
+    let members: Vec<&RawValue> =
+        serde_json::from_str(raw.get()).map_err(|e| BadRequest::NotJson(e.to_string()))?;
+    match members.len() {
+        0 => Err(BadRequest::EmptyBatch),
+        len if len > max_batch => Err(BadRequest::BatchTooLarge {
+            len,
+            max: max_batch,
+        }),
+        _ => Ok(Body::Batch(
+            members.into_iter().map(parse_request).collect(),
+        )),
+    }
+}
+
 /// Reads one JSON-RPC 2.0 request: an object with `"jsonrpc": "2.0"`, a
 /// string `method`, an optional `id` (a string, a number or `null`) and
 /// optional `params` (an array, an object; `null` counts as none).
-///
-/// # Errors
-/// [`BadRequest`] saying what is wrong.
-pub(crate) fn parse(body: &[u8]) -> Result<Request, BadRequest> {
-    let raw: &RawValue =
-        serde_json::from_slice(body).map_err(|e| BadRequest::NotJson(e.to_string()))?;
-    match first_byte(raw) {
-        b'{' => {}
-        b'[' => return Err(BadRequest::Batch),
-        _ => {
-            return Err(BadRequest::NotARequest(
-                "the body must be a JSON-RPC request object".into(),
-            ));
-        }
+fn parse_request(raw: &RawValue) -> Result<Request, BadRequest> {
+    if first_byte(raw) != b'{' {
+        return Err(BadRequest::NotARequest(
+            "a JSON-RPC request must be an object".into(),
+        ));
     }
     let wire: Wire = serde_json::from_str(raw.get())
         .map_err(|e| BadRequest::NotARequest(format!("not a JSON-RPC request: {e}")))?;
@@ -162,6 +202,12 @@ fn write(answer: &Answer<'_>) -> String {
             codes::INTERNAL_ERROR_MSG
         )
     })
+}
+
+/// The answer to a batch: its members' answers (a notification has none),
+/// in order, as one JSON array.
+pub(crate) fn batch_answer(answers: &[String]) -> String {
+    format!("[{}]", answers.join(","))
 }
 
 /// The answer carrying `result`.
@@ -251,6 +297,14 @@ mod tests {
         RawValue::from_string(json.to_owned()).unwrap()
     }
 
+    /// Reads a body that must not be a batch.
+    fn parse(body: &[u8]) -> Result<Request, BadRequest> {
+        match super::parse(body, 4)? {
+            Body::One(request) => Ok(request),
+            Body::Batch(_) => panic!("a batch"),
+        }
+    }
+
     #[test]
     fn ids_and_params_are_kept_as_written() {
         let request = parse(
@@ -289,10 +343,6 @@ mod tests {
         assert!(matches!(parse(b"{"), Err(BadRequest::NotJson(_))));
         assert!(matches!(parse(b""), Err(BadRequest::NotJson(_))));
         assert!(matches!(parse(b"{} {}"), Err(BadRequest::NotJson(_))));
-        assert_eq!(
-            parse(br#"[{"jsonrpc":"2.0","method":"m","id":1}]"#).unwrap_err(),
-            BadRequest::Batch
-        );
         for body in [
             r#""ping""#,
             r#"{"jsonrpc":"2.0"}"#,
@@ -314,10 +364,51 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_read_member_by_member() {
+        let Ok(Body::Batch(members)) = super::parse(
+            br#"[{"jsonrpc":"2.0","id":"a","method":"ping"}, 1, {"jsonrpc":"2.0","method":"log","params":[2]}, {"jsonrpc":"2.0","id":2}]"#,
+            4,
+        ) else {
+            panic!("not read as a batch");
+        };
+        assert_eq!(members.len(), 4);
+        let first = members[0].as_ref().unwrap();
+        assert_eq!(first.id.as_deref().map(RawValue::get), Some(r#""a""#));
+        assert!(matches!(members[1], Err(BadRequest::NotARequest(_))));
+        assert!(members[2].as_ref().unwrap().id.is_none());
+        assert!(matches!(members[3], Err(BadRequest::NotARequest(_))));
+        // One request in an array is still a batch.
+        assert!(matches!(
+            super::parse(br#"[{"jsonrpc":"2.0","id":1,"method":"m"}]"#, 4),
+            Ok(Body::Batch(members)) if members.len() == 1
+        ));
+        assert_eq!(
+            super::parse(b" [ ] ", 4).unwrap_err(),
+            BadRequest::EmptyBatch
+        );
+        assert_eq!(
+            super::parse(b"[1,2,3,4,5]", 4).unwrap_err(),
+            BadRequest::BatchTooLarge { len: 5, max: 4 }
+        );
+        assert!(matches!(
+            super::parse(b"[1,", 4),
+            Err(BadRequest::NotJson(_))
+        ));
+        assert_eq!(
+            batch_answer(&[result_answer(Some(&raw("1")), &raw("2")), "{}".into()]),
+            r#"[{"jsonrpc":"2.0","result":2,"id":1},{}]"#
+        );
+    }
+
+    #[test]
     fn refusals_are_json_rpc_errors_with_a_null_id() {
-        let answer: serde_json::Value = serde_json::from_str(&BadRequest::Batch.answer()).unwrap();
+        let refusal = BadRequest::BatchTooLarge { len: 5, max: 4 }.answer();
+        let answer: serde_json::Value = serde_json::from_str(&refusal).unwrap();
         assert_eq!(answer["error"]["code"], codes::INVALID_REQUEST);
-        assert_eq!(answer["error"]["data"], codes::BATCHES_NOT_SUPPORTED_MSG);
+        assert_eq!(
+            answer["error"]["data"],
+            "a batch of 5 requests is over the limit of 4 (--max-batch)"
+        );
         assert!(answer["id"].is_null());
         let not_json = parse(b"nope").unwrap_err().answer();
         let answer: serde_json::Value = serde_json::from_str(&not_json).unwrap();

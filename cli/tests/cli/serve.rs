@@ -345,7 +345,7 @@ fn statuses_404_413_400_and_204() {
     for (body, code) in [
         ("{not json", -32700),
         ("", -32700),
-        (r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, -32600),
+        ("[]", -32600),
         (r#"{"jsonrpc":"2.0","id":1}"#, -32600),
         (
             r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":5}"#,
@@ -369,6 +369,80 @@ fn statuses_404_413_400_and_204() {
     );
     assert_eq!((status, body.as_str()), (204, ""));
     server.wait_for_log(|line| line.contains("plugin=test-plugin") && line.contains("log line 1"));
+}
+
+#[test]
+fn a_batch_is_answered_in_order_and_its_requests_run_at_once() {
+    let server = Server::start(&["--log-level", "info", "--max-batch", "5"]);
+    let agent = agent();
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let batch = r#"[
+        {"jsonrpc":"2.0","id":1,"method":"ping"},
+        {"jsonrpc":"2.0","id":"b","method":"echo","params":[1.50e3, 18446744073709551617]},
+        {"jsonrpc":"2.0","method":"log","params":[1]},
+        5,
+        {"jsonrpc":"2.0","id":3,"method":"fail"}
+    ]"#;
+    let (status, body) = post(&agent, &url, batch);
+    assert_eq!(status, 200, "{body}");
+    // Numbers come back as written: look at the text, then at the values.
+    assert!(
+        body.starts_with(
+            r#"[{"jsonrpc":"2.0","result":"pong","id":1},{"jsonrpc":"2.0","result":[1.50e3, 18446744073709551617],"id":"b"},"#
+        ),
+        "{body}"
+    );
+    let answers = parse(&body);
+    let answers = answers.as_array().expect("an array");
+    // The notification has no answer; the member that is not a request
+    // has one, with a null id.
+    assert_eq!(answers.len(), 4, "{body}");
+    assert_eq!(answers[2]["error"]["code"], -32600);
+    assert!(answers[2]["id"].is_null());
+    assert_eq!(answers[3]["error"]["code"], -32000);
+    assert_eq!(answers[3]["id"], 3);
+    server.wait_for_log(|line| {
+        line.contains("plugin=test-plugin")
+            && line.contains("batch=5")
+            && line.contains("method=\"log\"")
+            && line.contains("log line 0")
+    });
+
+    // Only notifications: no body.
+    let notifications = r#"[{"jsonrpc":"2.0","method":"ping"},{"jsonrpc":"2.0","method":"ping"}]"#;
+    assert_eq!(post(&agent, &url, notifications), (204, String::new()));
+    // Over --max-batch: refused whole, nothing runs.
+    let before = server.stderr().matches("calling").count();
+    let six = format!("[{}]", vec![request("ping", None); 6].join(","));
+    let (status, body) = post(&agent, &url, &six);
+    assert_eq!(status, 400);
+    let refusal = parse(&body);
+    assert_eq!(refusal["error"]["code"], -32600);
+    assert!(refusal["id"].is_null());
+    assert_eq!(server.stderr().matches("calling").count(), before);
+
+    // Both sleeps are running before either answers.
+    let sleeps = r#"[{"jsonrpc":"2.0","id":1,"method":"sleep","params":[1000]},{"jsonrpc":"2.0","id":2,"method":"sleep","params":[1000]}]"#;
+    let (status, body) = post(&agent, &url, sleeps);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(parse(&body).as_array().map(Vec::len), Some(2));
+    let log = server.stderr();
+    let sleep_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("method=\"sleep\""))
+        .collect();
+    let first_answer = sleep_lines
+        .iter()
+        .position(|l| l.contains("answered"))
+        .expect("answered");
+    let calling_before_an_answer = sleep_lines[..first_answer]
+        .iter()
+        .filter(|l| l.contains("calling"))
+        .count();
+    assert_eq!(
+        calling_before_an_answer, 2,
+        "the batch's requests ran one after the other: {log}"
+    );
 }
 
 #[test]
