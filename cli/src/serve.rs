@@ -93,6 +93,11 @@ pub(crate) struct ServeArgs {
     /// once, each counted against --max-calls.
     #[arg(long, value_name = "N", default_value_t = 100)]
     max_batch: usize,
+    /// The most bytes of a batch's answers together: answers past it are
+    /// replaced by an error (-32021), so a batch holds no more memory than
+    /// one call's answer may.
+    #[arg(long, value_name = "BYTES", default_value_t = wasplug_hdk::Limits::DEFAULT_MAX_LINE)]
+    max_batch_answer: usize,
     /// Plugin calls that may run at once; more wait for one to end. Their
     /// memory is bounded by this times --max-memory.
     #[arg(long, value_name = "N", default_value_t = 64)]
@@ -142,6 +147,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
                 max: args.max_body,
                 timeout: args.body_timeout.0,
                 max_batch: args.max_batch,
+                max_batch_answer: args.max_batch_answer,
             },
             args.max_calls,
         );

@@ -12,7 +12,10 @@ use axum::{
 };
 use http_body_util::LengthLimitError;
 use std::{
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 use tokio::sync::Semaphore;
@@ -29,6 +32,9 @@ pub(crate) struct BodyLimits {
     pub(crate) timeout: Option<Duration>,
     /// Requests in a batch; more: 400.
     pub(crate) max_batch: usize,
+    /// Bytes of a batch's answers together; answers past it are replaced
+    /// by an error.
+    pub(crate) max_batch_answer: usize,
 }
 
 /// What every route serves from.
@@ -169,10 +175,14 @@ async fn answer(serving: Serving, name: String, body: Body) -> Response {
     // A batch: its requests run at once (each holding a permit of its own),
     // and each is answered in its place but for notifications.
     tracing::Span::current().record("batch", members.len());
+    // Bytes of the answers kept so far (the futures below run on this task,
+    // one at a time).
+    let kept = AtomicUsize::new(0);
     let runs = members.into_iter().map(|member| {
         let registry = &registry;
         let calls = &calls;
         let name = name.as_str();
+        let kept = &kept;
         async move {
             let request = match member {
                 Ok(request) => request,
@@ -183,18 +193,35 @@ async fn answer(serving: Serving, name: String, body: Body) -> Response {
             };
             let span = tracing::error_span!("request", method = field::Empty, id = field::Empty);
             record(&span, &request);
-            let notification = request.id.is_none();
-            match run(registry, calls, name, request).instrument(span).await {
-                Ran::Done(answer) => answer,
-                _ if notification => None,
-                Ran::Gone(id) => Some(rpc::error_answer(
+            let id = request.id.clone();
+            let answer = match run(registry, calls, name, request)
+                .instrument(span.clone())
+                .await
+            {
+                Ran::Done(answer) => answer?,
+                _ if id.is_none() => return None,
+                Ran::Gone(id) => rpc::error_answer(
                     id.as_deref(),
                     wasplug_protocol::codes::METHOD_NOT_FOUND,
                     &format!("no plugin named `{name}` is loaded"),
                     None,
-                )),
-                Ran::TaskFailed(answer) => Some(answer),
+                ),
+                Ran::TaskFailed(answer) => answer,
+            };
+            let total = kept.load(Ordering::Relaxed).saturating_add(answer.len());
+            if total <= limits.max_batch_answer {
+                kept.store(total, Ordering::Relaxed);
+                return Some(answer);
             }
+            let _span = span.enter();
+            tracing::warn!(
+                bytes = answer.len(),
+                "the answer is dropped: the batch's answers are over --max-batch-answer"
+            );
+            Some(rpc::batch_answer_too_large(
+                id.as_deref(),
+                limits.max_batch_answer,
+            ))
         }
     });
     let answers: Vec<String> = futures::future::join_all(runs)

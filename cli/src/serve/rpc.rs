@@ -210,6 +210,20 @@ pub(crate) fn batch_answer(answers: &[String]) -> String {
     format!("[{}]", answers.join(","))
 }
 
+/// The error answering a member of a batch whose answer would take the
+/// batch's answers over `max` bytes (`-32021`, data
+/// `{"kind": "BatchAnswerLimit"}`).
+pub(crate) fn batch_answer_too_large(id: Option<&RawValue>, max: usize) -> String {
+    let data =
+        serde_json::value::to_raw_value(&serde_json::json!({"kind": "BatchAnswerLimit"})).ok();
+    error_answer(
+        id,
+        LIMIT_BROKEN,
+        &format!("the batch's answers are over {max} bytes (--max-batch-answer)"),
+        data.as_deref(),
+    )
+}
+
 /// The answer carrying `result`.
 pub(crate) fn result_answer(id: Option<&RawValue>, result: &RawValue) -> String {
     write(&Answer {

@@ -446,6 +446,32 @@ fn a_batch_is_answered_in_order_and_its_requests_run_at_once() {
 }
 
 #[test]
+fn a_batch_holds_no_more_answer_bytes_than_max_batch_answer() {
+    let server = Server::start(&["--max-batch-answer", "1000"]);
+    let url = server.url(&format!("/plugins/{NAME}"));
+    let batch = r#"[
+        {"jsonrpc":"2.0","id":1,"method":"big","params":[600]},
+        {"jsonrpc":"2.0","id":2,"method":"big","params":[600]},
+        {"jsonrpc":"2.0","id":3,"method":"ping"}
+    ]"#;
+    let (status, body) = post(&agent(), &url, batch);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.len() < 1000 + 400, "{body}");
+    let answers = parse(&body);
+    let answers = answers.as_array().expect("an array");
+    assert_eq!(answers.len(), 3);
+    // Whichever big answer came second does not fit: it is replaced.
+    let refused: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a["error"]["data"]["kind"] == "BatchAnswerLimit")
+        .collect();
+    assert_eq!(refused.len(), 1, "{body}");
+    assert_eq!(refused[0]["error"]["code"], -32021);
+    assert!(refused[0]["id"] == 1 || refused[0]["id"] == 2, "{body}");
+    assert_eq!(answers[2]["result"], "pong");
+}
+
+#[test]
 fn plugins_and_healthz_describe_what_is_served() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(test_plugin(), dir.path().join(format!("{NAME}.wasm"))).unwrap();
