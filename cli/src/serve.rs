@@ -113,6 +113,10 @@ pub(crate) struct ServeArgs {
     /// a keep-alive connection may stay idle, before it is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(10))))]
     header_timeout: Seconds,
+    /// How long a write of an answer may wait for a client that does not
+    /// read it before the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(30))))]
+    write_timeout: Seconds,
     /// How long a client may take to send a request's body (longer: 408).
     #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(30))))]
     body_timeout: Seconds,
@@ -154,6 +158,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
         let limits = connections::ConnectionLimits {
             max: args.max_connections,
             header_timeout: args.header_timeout.0,
+            write_timeout: args.write_timeout.0,
         };
         let server = connections::serve(listener, router, limits, {
             let first = signals.received(1);

@@ -1,7 +1,8 @@
 //! Accepting connections, with bounds a slow or hostile client cannot get
 //! around: at most `max` connections at once (more wait in the kernel's
-//! backlog), and a deadline for each request's headers, which also closes
-//! a keep-alive connection that stays idle that long.
+//! backlog), a deadline for each request's headers, which also closes a
+//! keep-alive connection that stays idle that long, and one for each write
+//! of an answer, which closes a connection whose client stopped reading.
 
 use axum::Router;
 use hyper::server::conn::http1;
@@ -12,6 +13,7 @@ use hyper_util::{
 };
 use std::{io, pin::pin, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_io_timeout::TimeoutStream;
 
 /// The bounds on connections.
 #[derive(Clone, Copy, Debug)]
@@ -21,6 +23,9 @@ pub(crate) struct ConnectionLimits {
     /// From the moment a connection waits for a request to the end of that
     /// request's headers; `None`: no deadline.
     pub(crate) header_timeout: Option<Duration>,
+    /// How long a write to the client may make no progress (the client
+    /// stopped reading) before the connection is closed; `None`: forever.
+    pub(crate) write_timeout: Option<Duration>,
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops
@@ -58,8 +63,12 @@ pub(crate) async fn serve(
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout);
+        // Without it, a client that asks for a large answer and reads none
+        // of it would hold its connection, and the answer, for good.
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(limits.write_timeout);
         let connection = builder.serve_connection(
-            TokioIo::new(stream),
+            TokioIo::new(Box::pin(stream)),
             TowerToHyperService::new(router.clone()),
         );
         let connection = graceful.watch(connection);

@@ -764,6 +764,65 @@ fn a_client_that_dribbles_its_headers_or_body_is_cut_off() {
     assert_eq!(status, 200);
 }
 
+/// A plugin that answers request 1 with a string of `len` x's (built with
+/// `memory.fill`: a large answer, quick even in a debug build).
+fn answering_a_long_string(len: u32) -> String {
+    let start = r#"{"jsonrpc":"2.0","id":1,"result":""#;
+    let at = 16 + start.len() as u32;
+    let end = at + len;
+    let pages = (end + 3) / 65536 + 1;
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") {pages})
+  (data (i32.const 16) "{}")
+  (func (export "_start")
+    (memory.fill (i32.const {at}) (i32.const 120) (i32.const {len}))
+    (i32.store8 (i32.const {end}) (i32.const 34))
+    (i32.store8 (i32.const {}) (i32.const 125))
+    (i32.store8 (i32.const {}) (i32.const 10))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const {}))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+        start.replace('"', "\\\""),
+        end + 1,
+        end + 2,
+        end + 3 - 16,
+    )
+}
+
+#[test]
+fn a_client_that_stops_reading_its_answer_is_cut_off() {
+    const LEN: u32 = 15 << 20;
+    let dir = tempfile::tempdir().expect("create the plugin directory");
+    std::fs::write(dir.path().join("long.wasm"), answering_a_long_string(LEN)).unwrap();
+    let server = Server::start_in(dir, &["--max-connections", "1", "--write-timeout", "1"]);
+    // Asks for an answer larger than the socket buffers hold, and reads
+    // none of it: the server's writes stall.
+    let mut stalled = TcpStream::connect(&server.address).expect("connect");
+    let body = request("any", None);
+    let request = format!(
+        "POST /plugins/long HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        server.address,
+        body.len()
+    );
+    stalled
+        .write_all(request.as_bytes())
+        .expect("send the request");
+    // The only connection is taken until the stalled one is cut off: then
+    // this is served (without the write timeout it would wait for good).
+    let (status, health) = get(&agent(), &server.url("/healthz"));
+    assert_eq!(status, 200, "{health}");
+    let seen = read_to_close(&mut stalled);
+    assert!(
+        seen.starts_with("HTTP/1.1 200"),
+        "{}",
+        seen.get(..200).unwrap_or(&seen)
+    );
+    assert!(seen.len() < LEN as usize, "the whole answer was written");
+}
+
 #[test]
 fn connections_beyond_max_connections_wait_for_one_to_close() {
     let server = Server::start(&["--max-connections", "1", "--header-timeout", "2"]);
