@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use wasplug_hdk::{CallOptions, ErrorKind, InitFailure, Limits, Plugin, PluginBuilder, RawValue};
 use wasplug_tests::{
-    guests::WARM_TABLE,
+    guests::{C_WARM, WARM_TABLE},
     host::{Logs, test_plugin},
+    optional_guest,
 };
 use wasplug_wasi::End;
 
@@ -126,6 +127,35 @@ fn the_init_sees_the_plugins_environment_and_logs_its_stderr() {
 }
 
 /// A warm call costs the fuel of a plain plugin's: the init is not redone.
+#[test]
+fn a_c_init_runs_once_and_main_finds_what_it_built() {
+    let Some(wasm) = optional_guest(C_WARM, "c/warm") else {
+        return;
+    };
+    for warm in [true, false] {
+        let logs = Logs::default();
+        let plugin = Plugin::from_file(wasm)
+            .warm_start(warm)
+            .logger(logs.logger())
+            .build()
+            .unwrap();
+        // The table's last entry, one request read, and whether the init
+        // had built the table before `main` ran.
+        for _ in 0..3 {
+            assert_eq!(
+                call(&plugin, "get", json!(null)),
+                json!([998_001, 1, u8::from(warm)])
+            );
+        }
+        let inits = logs
+            .lines()
+            .iter()
+            .filter(|(_, line)| line.contains("init: building the table"))
+            .count();
+        assert_eq!(inits, usize::from(warm), "warm start {warm}");
+    }
+}
+
 #[test]
 fn a_warm_call_costs_about_a_plain_ping() {
     let warm = warm_table(true).build().unwrap();
