@@ -110,11 +110,26 @@ fn main() {
             c.push(build_c_kit_example(&c_kit, &wasm_dir.join("kits"), &venv));
             let mut go = build_go_guests(&go_modules, &wasm_dir.join("go"), &venv);
             go.push(build_go_kit_example(&go_kit, &wasm_dir.join("kits"), &venv));
-            let zig = vec![build_zig_kit_example(
-                &zig_kit,
-                &wasm_dir.join("kits"),
-                &venv,
-            )];
+            let zig = vec![
+                build_zig_with_kit(
+                    &zig_kit,
+                    &zig_kit.join("example").join("main.zig"),
+                    ("zig-kit-example", "zig-example"),
+                    &wasm_dir.join("kits"),
+                    &venv,
+                    &[],
+                ),
+                // Its init is exported by name: Zig exports no function of
+                // an executable unless told to.
+                build_zig_with_kit(
+                    &zig_kit,
+                    &guests_dir.join("zig").join("warm.zig"),
+                    ("zig-warm", "zig-warm"),
+                    &wasm_dir.join("zig"),
+                    &venv,
+                    &["--export=wasplug_init"],
+                ),
+            ];
             (c, (go, zig))
         });
         let packages: Vec<&str> = rust_guests.iter().map(String::as_str).collect();
@@ -524,35 +539,50 @@ fn build_go_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGues
     }
 }
 
-/// The Zig kit's example plugin (`kits/zig/example`), built with `python -m
-/// ziglang build-exe` into `out_dir/zig-example.wasm` (small: `ReleaseSmall`,
-/// a 64 KiB stack); it records its manifest in a custom section.
-fn build_zig_kit_example(kit: &Path, out_dir: &Path, venv: &Path) -> OptionalGuest {
-    let name = "zig-example";
-    let example = kit.join("example");
+/// A Zig plugin made with the Zig kit (`root`, the kit as the module
+/// `wasplug`), built with `python -m ziglang build-exe` into
+/// `out_dir/FILE.wasm` (small: `ReleaseSmall`, a 64 KiB stack), with `extra`
+/// flags: the kit's example (`kits/zig/example`), and Zig guests. `NAME`
+/// names its constant.
+fn build_zig_with_kit(
+    kit: &Path,
+    root: &Path,
+    (name, file): (&str, &str),
+    out_dir: &Path,
+    venv: &Path,
+    extra: &[&str],
+) -> OptionalGuest {
     let wasm = match find_zig_python(venv) {
         Found::Yes(python) => {
-            fs::create_dir_all(out_dir).expect("create the kit example output directory");
-            let wasm = out_dir.join(format!("{name}.wasm"));
+            fs::create_dir_all(out_dir).expect("create the Zig guest output directory");
+            let wasm = out_dir.join(format!("{file}.wasm"));
             let mut cmd = Command::new(python);
             cmd.args(["-m", "ziglang", "build-exe", "-target", "wasm32-wasi"])
-                .args(["-O", "ReleaseSmall", "--stack", "65536", "--dep", "wasplug"])
-                .arg(format!("-Mroot={}", utf8(&example.join("main.zig"))))
+                .args(["-O", "ReleaseSmall", "--stack", "65536"])
+                .args(extra)
+                .args(["--dep", "wasplug"])
+                .arg(format!("-Mroot={}", utf8(root)))
                 .arg(format!("-Mwasplug={}", utf8(&kit.join("wasplug.zig"))))
                 .arg(format!("-femit-bin={}", utf8(&wasm)))
                 .arg("--cache-dir")
                 .arg(out_dir.join("zig-cache"));
-            run_build(cmd, &format!("the Zig kit's example {}", example.display()));
+            run_build(cmd, &format!("the Zig plugin {}", root.display()));
             Some(wasm)
         }
         Found::No => {
-            missing_toolchain("Zig (python -m ziglang)", &[example], "WASPLUG_PYTHON");
+            missing_toolchain(
+                "Zig (python -m ziglang)",
+                &[root.to_path_buf()],
+                "WASPLUG_PYTHON",
+            );
             None
         }
     };
+    // As the workspace names it: `kits/zig/...`, `tests/guests/zig/...`.
+    let workspace = kit.parent().and_then(Path::parent).unwrap_or(kit);
     OptionalGuest {
-        name: "zig-kit-example".to_owned(),
-        source: "../../kits/zig/example".to_owned(),
+        name: name.to_owned(),
+        source: utf8(root.strip_prefix(workspace).unwrap_or(root)).to_owned(),
         wasm,
         kit: None,
     }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use wasplug_hdk::{CallOptions, ErrorKind, InitFailure, Limits, Plugin, PluginBuilder, RawValue};
 use wasplug_tests::{
-    guests::{C_WARM, WARM_TABLE},
+    guests::{C_WARM, WARM_TABLE, ZIG_WARM},
     host::{Logs, test_plugin},
     optional_guest,
 };
@@ -127,11 +127,10 @@ fn the_init_sees_the_plugins_environment_and_logs_its_stderr() {
 }
 
 /// A warm call costs the fuel of a plain plugin's: the init is not redone.
-#[test]
-fn a_c_init_runs_once_and_main_finds_what_it_built() {
-    let Some(wasm) = optional_guest(C_WARM, "c/warm") else {
-        return;
-    };
+/// A C or Zig guest whose init builds a table (tests/guests/{c,zig}/warm.*):
+/// every call answers [table[999], calls, warm], with warm 1 when the init
+/// built the table before `main` ran; the init runs once per load.
+fn init_of_another_language(wasm: &str, init_line: Option<&str>) {
     for warm in [true, false] {
         let logs = Logs::default();
         let plugin = Plugin::from_file(wasm)
@@ -139,20 +138,36 @@ fn a_c_init_runs_once_and_main_finds_what_it_built() {
             .logger(logs.logger())
             .build()
             .unwrap();
-        // The table's last entry, one request read, and whether the init
-        // had built the table before `main` ran.
+        assert_eq!(plugin.init_report().is_some(), warm, "warm start {warm}");
         for _ in 0..3 {
             assert_eq!(
                 call(&plugin, "get", json!(null)),
-                json!([998_001, 1, u8::from(warm)])
+                json!([998_001, 1, u8::from(warm)]),
+                "warm start {warm}"
             );
         }
-        let inits = logs
-            .lines()
-            .iter()
-            .filter(|(_, line)| line.contains("init: building the table"))
-            .count();
-        assert_eq!(inits, usize::from(warm), "warm start {warm}");
+        if let Some(init_line) = init_line {
+            let inits = logs
+                .lines()
+                .iter()
+                .filter(|(_, line)| line.contains(init_line))
+                .count();
+            assert_eq!(inits, usize::from(warm), "warm start {warm}");
+        }
+    }
+}
+
+#[test]
+fn a_c_init_runs_once_and_main_finds_what_it_built() {
+    if let Some(wasm) = optional_guest(C_WARM, "c/warm") {
+        init_of_another_language(wasm, Some("init: building the table"));
+    }
+}
+
+#[test]
+fn a_zig_init_runs_once_and_main_finds_what_it_built() {
+    if let Some(wasm) = optional_guest(ZIG_WARM, "zig/warm") {
+        init_of_another_language(wasm, None);
     }
 }
 
