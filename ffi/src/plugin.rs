@@ -4,7 +4,7 @@ use crate::{
     cancel::CancelToken,
     error::{ErrorKind, WasplugError},
     host,
-    options::{Limits, LoadOptions},
+    options::{InitReport, Limits, LoadOptions},
 };
 use futures::future::{Either, select};
 use std::{pin::pin, sync::Arc};
@@ -54,6 +54,12 @@ impl Plugin {
     /// The limits every call runs under.
     pub fn limits(&self) -> Limits {
         Limits::from(self.inner.limits())
+    }
+
+    /// What the plugin's init did when it loaded: `None` when it has no
+    /// init, or was loaded with `warm_start` off.
+    pub fn init_report(&self) -> Option<InitReport> {
+        self.inner.init_report().map(InitReport::from)
     }
 
     /// Calls `method` with `params_json` (a JSON array, object, or `null`)
@@ -127,9 +133,17 @@ impl Plugin {
             config_json,
             args,
             env,
+            warm_start,
+            idle_instances,
+            max_module_bytes,
         } = options;
         let label = name.clone().unwrap_or_else(|| "plugin".to_owned());
-        let mut builder = builder.limits(wasplug_hdk::Limits::from(&limits));
+        let mut builder = builder
+            .limits(wasplug_hdk::Limits::from(&limits))
+            .warm_start(warm_start)
+            // A `u32` always fits a `usize` where the bindings build.
+            .idle_instances(usize::try_from(idle_instances).unwrap_or(usize::MAX))
+            .max_module_bytes(max_module_bytes);
         if let Some(name) = name {
             builder = builder.name(name);
         }
