@@ -206,32 +206,21 @@ impl WebPlugin {
             );
         }
 
-        let mut limits = Limits::default();
-        if let Some(timeout) = options.millis("timeoutMs")? {
-            limits = limits.with_timeout(timeout);
-        }
-        if let Some(fuel) = options.limit("fuel")? {
-            limits = limits.with_fuel(fuel);
-        }
-        if let Some(bytes) = options.limit("memoryBytes")? {
-            limits = limits.with_memory(bytes);
-        }
-        if let Some(units) = options.count("fuelSlice")? {
+        let defaults = Limits::default();
+        let limits = Limits::default()
+            .with_timeout(options.millis("timeoutMs")?.unwrap_or(defaults.timeout()))
+            .with_fuel(options.limit("fuel")?.unwrap_or(defaults.fuel()))
+            .with_memory(options.limit("memoryBytes")?.unwrap_or(defaults.memory()))
             // The limits keep it >= 1.
-            limits = limits.with_fuel_slice(units);
-        }
+            .with_fuel_slice(options.count("fuelSlice")?.unwrap_or(defaults.fuel_slice()));
         let mut builder = Plugin::builder(wasm)
             .limits(limits)
             .host_methods(methods)
-            .grants(Grants::methods(names));
+            .grants(Grants::methods(names))
+            .args(options.strings("args")?.unwrap_or_default())
+            .env(options.string_record("env")?.unwrap_or_default());
         if let Some(config) = options.json_object("config")? {
             builder = builder.config(config);
-        }
-        if let Some(args) = options.strings("args")? {
-            builder = builder.args(args);
-        }
-        if let Some(env) = options.string_record("env")? {
-            builder = builder.env(env);
         }
         if let Some(warm) = options.boolean("warmStart")? {
             builder = builder.warm_start(warm);
