@@ -28,6 +28,7 @@ export async function useThePackage(wasm: Uint8Array): Promise<number> {
     config: { colour: "blue", sizes: [1, 2] },
     args: ["-v"],
     env: { MODE: "test" },
+    httpAllow: ["api.example.com", "127.0.0.1:8080"],
     warmStart: true,
     idleInstances: 2,
   };
@@ -77,6 +78,8 @@ export function misuses(wasm: Uint8Array, plugin: WebPlugin): void {
   new WebPlugin(wasm, { env: { MODE: 1 } });
   // @ts-expect-error: args are strings
   new WebPlugin(wasm, { args: "-v" });
+  // @ts-expect-error: httpAllow is a list of hosts
+  new WebPlugin(wasm, { httpAllow: "api.example.com" });
   // @ts-expect-error: the report may be missing
   void plugin.initReport.fuelUsed;
   // @ts-expect-error: the signal is an AbortSignal

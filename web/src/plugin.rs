@@ -11,7 +11,8 @@ use std::{pin::pin, rc::Rc};
 use wasm_bindgen::{JsCast, prelude::*};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use wasplug_hdk::{
-    Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RawValue, RpcError,
+    Error, ErrorKind, Grants, HostContext, HostMethods, HttpPolicy, Limits, Plugin, RawValue,
+    RpcError,
 };
 use web_sys::AbortSignal;
 
@@ -49,6 +50,14 @@ export interface WebPluginOptions {
   args?: string[];
   /** The plugin's environment variables (the page has none to leak). Default: none. */
   env?: Record<string, string>;
+  /**
+   * The hosts (`"host"` or `"host:port"`, such as `"api.example.com"`) the
+   * plugin may fetch from with the built-in host method `http.fetch`, which
+   * calls the page's `fetch` (under the page's CORS rules). An entry that is
+   * no host (a URL, say) throws a `RangeError`. Default: none, and
+   * `http.fetch` is not granted.
+   */
+  httpAllow?: string[];
   /**
    * Gets each line the plugin writes to stderr, with the plugin's name.
    * Default: `console.info`.
@@ -206,6 +215,12 @@ impl WebPlugin {
             );
         }
 
+        let mut grants = Grants::methods(names);
+        if let Some(hosts) = options.strings("httpAllow")? {
+            let policy = HttpPolicy::try_allow(hosts)
+                .map_err(|e| js_sys::RangeError::new(&format!("`options.httpAllow`: {e}")))?;
+            grants = grants.with_http(policy);
+        }
         let defaults = Limits::default();
         let limits = Limits::default()
             .with_timeout(options.millis("timeoutMs")?.unwrap_or(defaults.timeout()))
@@ -216,7 +231,7 @@ impl WebPlugin {
         let mut builder = Plugin::builder(wasm)
             .limits(limits)
             .host_methods(methods)
-            .grants(Grants::methods(names))
+            .grants(grants)
             .args(options.strings("args")?.unwrap_or_default())
             .env(options.string_record("env")?.unwrap_or_default());
         if let Some(config) = options.json_object("config")? {
