@@ -389,3 +389,17 @@ def test_max_module_bytes_caps_plugin_files():
 def test_option_values_out_of_range_are_refused(options, error):
     with pytest.raises(error, match="u32|u64|integer"):
         load(**options)
+
+
+def test_http_allow_grants_http_fetch_to_its_hosts():
+    # Nothing listens on port 1: a granted fetch fails to connect.
+    params = '["http.fetch", {"url": "http://127.0.0.1:1/"}]'
+    not_permitted = -32010
+    assert failure(lambda: load().call_blocking("call_host", params)).code == not_permitted
+    granted = failure(lambda: load(http_allow=["127.0.0.1:1"]).call_blocking("call_host", params))
+    assert granted.kind == ErrorKind.PLUGIN
+    assert granted.code not in (None, not_permitted)
+    # An entry that is no host is refused, not dropped.
+    error = failure(lambda: load(http_allow=["http://127.0.0.1:1/"]))
+    assert error.kind == ErrorKind.INVALID_HOST
+    assert "http_allow" in error.message

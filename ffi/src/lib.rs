@@ -4,7 +4,8 @@
 //! - [`Plugin::from_bytes`] / [`Plugin::from_file`] load a plugin under
 //!   [`LoadOptions`]: its [`Limits`], the host methods the app implements
 //!   ([`HostHandler`], or [`AsyncHostHandler`] with the language's async),
-//!   a [`LogHandler`] for its stderr, its configuration, args and env,
+//!   a [`LogHandler`] for its stderr, its configuration, args and env, the
+//!   hosts it may fetch from (`http.fetch`),
 //!   whether its init runs once at load (a warm start, reported by
 //!   [`Plugin::init_report`]) and how many reset instances it keeps.
 //! - [`Plugin::call`] takes the params as JSON and returns the result's

@@ -108,6 +108,14 @@ pub struct LoadOptions {
     /// The plugin's environment variables (the app's are never passed on).
     #[uniffi(default)]
     pub env: std::collections::HashMap<String, String>,
+    /// The hosts (`host` or `host:port`, such as `api.example.com`) the
+    /// plugin may fetch from with the built-in host method `http.fetch`
+    /// (`https://` URLs need the crate's `https` feature), with the host
+    /// kit's default limits (1 MiB each way, 10 s, 4 fetches at once). An
+    /// entry that is no host fails the load (`InvalidHost`). Default: none,
+    /// and `http.fetch` is not granted.
+    #[uniffi(default = [])]
+    pub http_allow: Vec<String>,
     /// Whether to run the plugin's init (its exported `wasplug_init`, if it
     /// has one) once, when it loads, and start every call from the memory
     /// it leaves (a warm start): a plugin with a heavy start-up pays it once
@@ -145,6 +153,7 @@ impl Default for LoadOptions {
             config_json: None,
             args: Vec::new(),
             env: std::collections::HashMap::new(),
+            http_allow: Vec::new(),
             warm_start: true,
             idle_instances: 4,
             max_module_bytes: 64 << 20,

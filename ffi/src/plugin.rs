@@ -8,7 +8,7 @@ use crate::{
 };
 use futures::future::{Either, select};
 use std::{pin::pin, sync::Arc};
-use wasplug_hdk::{Grants, PluginBuilder, RawValue};
+use wasplug_hdk::{Grants, HttpPolicy, PluginBuilder, RawValue};
 
 /// A compiled plugin: call its methods. Each call runs in a fresh instance;
 /// any number of calls may run at once, from any threads.
@@ -133,6 +133,7 @@ impl Plugin {
             config_json,
             args,
             env,
+            http_allow,
             warm_start,
             idle_instances,
             max_module_bytes,
@@ -169,7 +170,18 @@ impl Plugin {
             .chain(async_host.as_ref().map(|_| &async_host_methods))
             .flatten()
             .collect();
-        let grants = Grants::methods(granted);
+        let mut grants = Grants::methods(granted);
+        if !http_allow.is_empty() {
+            let policy = HttpPolicy::try_allow(&http_allow).map_err(|e| {
+                WasplugError::new(
+                    ErrorKind::InvalidHost,
+                    format!("`http_allow`: {e}"),
+                    &label,
+                    None,
+                )
+            })?;
+            grants = grants.with_http(policy);
+        }
         let router = host::router(
             &host_methods,
             host.as_ref(),

@@ -183,3 +183,34 @@ fn a_plugin_file_over_max_module_bytes_is_refused() {
     let bytes = std::fs::read(TEST_PLUGIN).unwrap();
     assert!(Plugin::from_bytes(bytes, capped()).is_ok());
 }
+
+#[test]
+fn http_allow_grants_http_fetch_to_its_hosts() {
+    let fetch = |http_allow: &[&str]| {
+        let options = LoadOptions {
+            http_allow: http_allow.iter().map(|h| (*h).to_owned()).collect(),
+            ..options()
+        };
+        let plugin = Plugin::from_file(TEST_PLUGIN.into(), options)?;
+        // Nothing listens on port 1: a granted fetch fails to connect.
+        let params = r#"["http.fetch", {"url": "http://127.0.0.1:1/"}]"#;
+        plugin.call_blocking("call_host".into(), params.into(), None)
+    };
+    let code = |result| match failure(result) {
+        WasplugError::Failure {
+            kind: ErrorKind::Plugin,
+            code,
+            ..
+        } => code,
+        other => panic!("{other:?}"),
+    };
+    let not_permitted = Some(-32010);
+    assert_eq!(code(fetch(&[])), not_permitted);
+    assert_eq!(code(fetch(&["example.invalid"])), not_permitted);
+    let granted = code(fetch(&["127.0.0.1:1"]));
+    assert!(granted.is_some() && granted != not_permitted, "{granted:?}");
+    // An entry that is no host is refused, not dropped.
+    let error = failure(fetch(&["http://127.0.0.1:1/"]));
+    assert_eq!(error.kind(), ErrorKind::InvalidHost);
+    assert!(error.to_string().contains("http_allow"), "{error}");
+}
