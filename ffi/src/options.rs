@@ -121,7 +121,11 @@ pub struct LoadOptions {
     /// it leaves (a warm start): a plugin with a heavy start-up pays it once
     /// rather than in every call, and calls stay stateless.
     /// [`Plugin::init_report`](crate::Plugin::init_report) says what the
-    /// init did. With `false` the init never runs. Default: `true`.
+    /// init did. The init runs inside `from_bytes`/`from_file`, on the
+    /// calling thread, under [`LoadOptions::limits`] (fuel, memory,
+    /// timeout): load a plugin with a heavy init off the UI thread. A failed
+    /// init fails the load (`InitFailed`). With `false` the init never
+    /// runs. Default: `true`.
     #[uniffi(default = true)]
     pub warm_start: bool,
     /// How many instances whose call is over the plugin keeps, reset to a

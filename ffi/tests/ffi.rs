@@ -214,3 +214,30 @@ fn http_allow_grants_http_fetch_to_its_hosts() {
     assert_eq!(error.kind(), ErrorKind::InvalidHost);
     assert!(error.to_string().contains("http_allow"), "{error}");
 }
+
+#[test]
+fn an_init_past_its_limits_fails_the_load() {
+    let options = LoadOptions {
+        env: [("WARM_ROUNDS".to_owned(), "2".to_owned())].into(),
+        limits: Limits {
+            fuel: Some(10_000),
+            ..Limits::default()
+        },
+        ..LoadOptions::default()
+    };
+    let error = Plugin::from_file(WARM_TABLE.into(), options).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InitFailed, "{error}");
+    // Without a warm start, the same limits load it (each call would run
+    // out of fuel instead).
+    let options = LoadOptions {
+        limits: Limits {
+            fuel: Some(10_000),
+            ..Limits::default()
+        },
+        warm_start: false,
+        ..LoadOptions::default()
+    };
+    let plugin = Plugin::from_file(WARM_TABLE.into(), options).unwrap();
+    let error = failure(plugin.call_blocking("ping".into(), "null".into(), None));
+    assert_eq!(error.kind(), ErrorKind::OutOfFuel);
+}

@@ -65,7 +65,7 @@ export interface WebPluginOptions {
   onLog?: (plugin: string, line: string) => void;
   /** The wall-clock limit of each call, in ms (`Infinity`: none). Default: 30000. */
   timeoutMs?: number;
-  /** The fuel budget of each call, an integer (`Infinity`: none). Default: 10 000 000 000. */
+  /** The fuel budget of each call, an integer (`Infinity`: none). Default: 10000000000 (10 billion). */
   fuel?: number;
   /**
    * The linear memory plus tables a call may use, in bytes, an integer
@@ -83,8 +83,11 @@ export interface WebPluginOptions {
    * Whether to run the plugin's init (its exported `wasplug_init`, if it
    * has one) once, when it loads, and start every call from the memory it
    * leaves (a warm start): a plugin with a heavy start-up pays it once, and
-   * calls stay stateless. `plugin.initReport` says what the init did. With
-   * `false` the init never runs. Default: `true`.
+   * calls stay stateless. `plugin.initReport` says what the init did. The
+   * init runs inside `new WebPlugin`, on the page's thread without yielding
+   * (under the `fuel`, `memoryBytes` and `timeoutMs` limits): a heavy one
+   * holds up the page that long, once. With `false` the init never runs.
+   * Default: `true`.
    */
   warmStart?: boolean;
   /**

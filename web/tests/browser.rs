@@ -673,6 +673,14 @@ async fn web_plugin_warm_start_runs_the_init_once_and_calls_stay_stateless() {
         }
     }
     assert!(web_plugin(&[]).init_report().is_undefined());
+    // An init past its limits fails the load.
+    let Err(error) = WebPlugin::new(
+        WARM_TABLE,
+        Some(web_plugin_options(&[], &[("fuel", JsValue::from(10_000))])),
+    ) else {
+        panic!("the init ran within 10 000 units of fuel");
+    };
+    assert_eq!(kind_of(&error).as_deref(), Some("InitFailed"), "{error:?}");
 }
 
 #[wasm_bindgen_test]
