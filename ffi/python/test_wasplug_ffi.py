@@ -328,13 +328,13 @@ def bump_answers_alike(plugin):
     once (more calls than idle instances)."""
     first = json.loads(plugin.call_blocking("bump", "null"))
     assert first[:2] == [0, 0]
-    for _ in range(3):
+    for _ in range(2):
         assert json.loads(plugin.call_blocking("bump", "null")) == first
 
     async def together():
-        return await asyncio.gather(*(plugin.call("bump", "null") for _ in range(8)))
+        return await asyncio.gather(*(plugin.call("bump", "null") for _ in range(6)))
 
-    assert [json.loads(answer) for answer in asyncio.run(together())] == [first] * 8
+    assert [json.loads(answer) for answer in asyncio.run(together())] == [first] * 6
 
 
 @pytest.mark.parametrize("idle_instances", [4, 0])
@@ -354,7 +354,10 @@ def test_a_warm_start_runs_the_init_once_and_calls_stay_stateless(idle_instances
 
 def test_without_a_warm_start_the_init_never_runs():
     plugin, lines = warm_table(warm_start=False)
-    bump_answers_alike(plugin)
+    # Each call builds the table itself (slow in a debug build): two suffice.
+    first = plugin.call_blocking("bump", "null")
+    assert json.loads(first)[:2] == [0, 0]
+    assert plugin.call_blocking("bump", "null") == first
     assert lines.lines == []
     assert plugin.init_report() is None
     assert load().init_report() is None  # no init at all

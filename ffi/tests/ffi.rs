@@ -142,14 +142,14 @@ fn warm_table(warm_start: bool, idle_instances: u32) -> (Arc<Plugin>, Arc<Lines>
 
 #[test]
 fn a_warm_start_runs_the_init_once_and_no_call_sees_another_calls_writes() {
-    for (warm, idle) in [(true, 4), (true, 0), (false, 4), (false, 0)] {
+    for (warm, idle) in [(true, 4), (true, 0), (false, 1)] {
         let (plugin, lines) = warm_table(warm, idle);
         let bump = || plugin.call_blocking("bump".into(), "null".into(), None);
         // What `bump` saw before it changed a static and the heap: the
         // init's state, on every call.
         let first = bump().unwrap();
         assert!(first.starts_with("[0,0,"), "{first}");
-        for _ in 0..5 {
+        for _ in 0..3 {
             assert_eq!(bump().unwrap(), first, "warm {warm}, idle {idle}");
         }
         let init_lines = ["warm-table: table built"];
