@@ -2,6 +2,8 @@
 
 The generated module `wasplug_ffi` and its library must be importable
 (`PYTHONPATH`), and `WASPLUG_TEST_PLUGIN` must name the test plugin's .wasm.
+`WASPLUG_WARM_TABLE` names the heavy-init plugin's (default: `warm-table.wasm`
+beside the test plugin, where the workspace's guest build puts both).
 """
 
 import asyncio
@@ -19,6 +21,7 @@ from wasplug_ffi import (
     ErrorKind,
     HostError,
     HostHandler,
+    InitReport,
     Limits,
     LoadOptions,
     LogHandler,
@@ -28,6 +31,9 @@ from wasplug_ffi import (
 )
 
 TEST_PLUGIN = os.environ["WASPLUG_TEST_PLUGIN"]
+WARM_TABLE = os.environ.get("WASPLUG_WARM_TABLE") or os.path.join(
+    os.path.dirname(TEST_PLUGIN), "warm-table.wasm"
+)
 # Generous hang-catcher: a debug build on a loaded 2-core machine.
 HANG = 30.0
 
@@ -301,3 +307,102 @@ def test_a_cancel_token_stops_an_async_call():
 
     assert asyncio.run(main()).kind == ErrorKind.CANCELLED
     assert_stopped(lines)
+
+
+def warm_table(**options):
+    """The heavy-init plugin (tests/guests/rust/warm-table, its init
+    lightened), with its stderr lines: only its init writes one."""
+    if not os.path.isfile(WARM_TABLE):
+        message = f"no heavy-init plugin at {WARM_TABLE} (cargo test --workspace --no-run builds it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    lines = Lines()
+    options = LoadOptions(env={"WARM_ROUNDS": "2"}, log=lines, **options)
+    return Plugin.from_file(WARM_TABLE, options), lines
+
+
+def bump_answers_alike(plugin):
+    """`bump` changes a static and the heap and answers what it saw before:
+    the init's state in every call, one after another and in flight at
+    once (more calls than idle instances)."""
+    first = json.loads(plugin.call_blocking("bump", "null"))
+    assert first[:2] == [0, 0]
+    for _ in range(2):
+        assert json.loads(plugin.call_blocking("bump", "null")) == first
+
+    async def together():
+        return await asyncio.gather(*(plugin.call("bump", "null") for _ in range(6)))
+
+    assert [json.loads(answer) for answer in asyncio.run(together())] == [first] * 6
+
+
+@pytest.mark.parametrize("idle_instances", [4, 0])
+def test_a_warm_start_runs_the_init_once_and_calls_stay_stateless(idle_instances):
+    plugin, lines = warm_table(idle_instances=idle_instances)
+    bump_answers_alike(plugin)
+    # The init ran once, at load: no call ran it again.
+    assert lines.lines == [("warm-table", "warm-table: table built")]
+    report = plugin.init_report()
+    assert isinstance(report, InitReport)
+    assert report.fuel_used > 100_000
+    assert report.image_bytes >= 64 << 10  # the table
+    assert report.memory_bytes >= report.image_bytes
+    assert report.init_time_us > 0
+    assert report.stderr == "warm-table: table built\n"
+
+
+def test_without_a_warm_start_the_init_never_runs():
+    plugin, lines = warm_table(warm_start=False)
+    # Each call builds the table itself (slow in a debug build): two suffice.
+    first = plugin.call_blocking("bump", "null")
+    assert json.loads(first)[:2] == [0, 0]
+    assert plugin.call_blocking("bump", "null") == first
+    assert lines.lines == []
+    assert plugin.init_report() is None
+    assert load().init_report() is None  # no init at all
+
+
+def test_load_options_default_to_the_host_kits():
+    options = LoadOptions()
+    assert options.warm_start is True
+    assert options.idle_instances == 4
+    assert options.max_module_bytes == 64 << 20
+
+
+def test_max_module_bytes_caps_plugin_files():
+    error = failure(lambda: load(max_module_bytes=1024))
+    assert error.kind == ErrorKind.MODULE_TOO_LARGE
+    with open(TEST_PLUGIN, "rb") as file:
+        wasm = file.read()
+    # Bytes already in memory are not held to it.
+    assert Plugin.from_bytes(wasm, LoadOptions(max_module_bytes=1024)).name() == "plugin"
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"idle_instances": -1}, ValueError),
+        ({"idle_instances": 2**32}, ValueError),
+        ({"idle_instances": 2.5}, TypeError),
+        ({"idle_instances": "4"}, TypeError),
+        ({"max_module_bytes": -1}, ValueError),
+    ],
+)
+def test_option_values_out_of_range_are_refused(options, error):
+    with pytest.raises(error, match="u32|u64|integer"):
+        load(**options)
+
+
+def test_http_allow_grants_http_fetch_to_its_hosts():
+    # Nothing listens on port 1: a granted fetch fails to connect.
+    params = '["http.fetch", {"url": "http://127.0.0.1:1/"}]'
+    not_permitted = -32010
+    assert failure(lambda: load().call_blocking("call_host", params)).code == not_permitted
+    granted = failure(lambda: load(http_allow=["127.0.0.1:1"]).call_blocking("call_host", params))
+    assert granted.kind == ErrorKind.PLUGIN
+    assert granted.code not in (None, not_permitted)
+    # An entry that is no host is refused, not dropped.
+    error = failure(lambda: load(http_allow=["http://127.0.0.1:1/"]))
+    assert error.kind == ErrorKind.INVALID_HOST
+    assert "http_allow" in error.message

@@ -71,6 +71,9 @@ pub enum ErrorKind {
     Engine,
     /// No timer could be armed for the call.
     Timer,
+    /// An entry of `LoadOptions.http_allow` is not a `host` or
+    /// `host:port` (a URL, say).
+    InvalidHost,
     /// The call was cancelled with its [`crate::CancelToken`].
     Cancelled,
     /// A kind of failure this version of the bindings does not name.

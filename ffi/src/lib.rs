@@ -4,7 +4,10 @@
 //! - [`Plugin::from_bytes`] / [`Plugin::from_file`] load a plugin under
 //!   [`LoadOptions`]: its [`Limits`], the host methods the app implements
 //!   ([`HostHandler`], or [`AsyncHostHandler`] with the language's async),
-//!   a [`LogHandler`] for its stderr, its configuration, args and env.
+//!   a [`LogHandler`] for its stderr, its configuration, args and env, the
+//!   hosts it may fetch from (`http.fetch`),
+//!   whether its init runs once at load (a warm start, reported by
+//!   [`Plugin::init_report`]) and how many reset instances it keeps.
 //! - [`Plugin::call`] takes the params as JSON and returns the result's
 //!   JSON: `async` in Swift, `suspend` in Kotlin, a coroutine in Python.
 //!   The foreign language's executor polls the call (no Rust runtime, no
@@ -45,5 +48,5 @@ mod plugin;
 pub use cancel::CancelToken;
 pub use error::{ErrorKind, HostError, WasplugError};
 pub use host::{AsyncHostHandler, HostHandler, LogHandler};
-pub use options::{Limits, LoadOptions, default_limits};
+pub use options::{InitReport, Limits, LoadOptions, default_limits};
 pub use plugin::Plugin;

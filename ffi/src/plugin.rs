@@ -4,11 +4,11 @@ use crate::{
     cancel::CancelToken,
     error::{ErrorKind, WasplugError},
     host,
-    options::{Limits, LoadOptions},
+    options::{InitReport, Limits, LoadOptions},
 };
 use futures::future::{Either, select};
 use std::{pin::pin, sync::Arc};
-use wasplug_hdk::{Grants, PluginBuilder, RawValue};
+use wasplug_hdk::{Grants, HttpPolicy, PluginBuilder, RawValue};
 
 /// A compiled plugin: call its methods. Each call runs in a fresh instance;
 /// any number of calls may run at once, from any threads.
@@ -54,6 +54,12 @@ impl Plugin {
     /// The limits every call runs under.
     pub fn limits(&self) -> Limits {
         Limits::from(self.inner.limits())
+    }
+
+    /// What the plugin's init did when it loaded: `None` when it has no
+    /// init, or was loaded with `warm_start` off.
+    pub fn init_report(&self) -> Option<InitReport> {
+        self.inner.init_report().map(InitReport::from)
     }
 
     /// Calls `method` with `params_json` (a JSON array, object, or `null`)
@@ -127,9 +133,18 @@ impl Plugin {
             config_json,
             args,
             env,
+            http_allow,
+            warm_start,
+            idle_instances,
+            max_module_bytes,
         } = options;
         let label = name.clone().unwrap_or_else(|| "plugin".to_owned());
-        let mut builder = builder.limits(wasplug_hdk::Limits::from(&limits));
+        let mut builder = builder
+            .limits(wasplug_hdk::Limits::from(&limits))
+            .warm_start(warm_start)
+            // A `u32` always fits a `usize` where the bindings build.
+            .idle_instances(usize::try_from(idle_instances).unwrap_or(usize::MAX))
+            .max_module_bytes(max_module_bytes);
         if let Some(name) = name {
             builder = builder.name(name);
         }
@@ -155,7 +170,18 @@ impl Plugin {
             .chain(async_host.as_ref().map(|_| &async_host_methods))
             .flatten()
             .collect();
-        let grants = Grants::methods(granted);
+        let mut grants = Grants::methods(granted);
+        if !http_allow.is_empty() {
+            let policy = HttpPolicy::try_allow(&http_allow).map_err(|e| {
+                WasplugError::new(
+                    ErrorKind::InvalidHost,
+                    format!("`http_allow`: {e}"),
+                    &label,
+                    None,
+                )
+            })?;
+            grants = grants.with_http(policy);
+        }
         let router = host::router(
             &host_methods,
             host.as_ref(),

@@ -5,6 +5,7 @@
 import init, {
   type CallOptions,
   type HostMethod,
+  type InitReport,
   type WasplugError,
   WebPlugin,
   type WebPluginOptions,
@@ -22,10 +23,22 @@ export async function useThePackage(wasm: Uint8Array): Promise<number> {
     onLog: (plugin: string, line: string) => console.info(`[${plugin}] ${line}`),
     timeoutMs: 30_000,
     fuelSlice: 200_000,
+    fuel: Infinity,
+    memoryBytes: 64 << 20,
+    config: { colour: "blue", sizes: [1, 2] },
+    args: ["-v"],
+    env: { MODE: "test" },
+    httpAllow: ["api.example.com", "127.0.0.1:8080"],
+    warmStart: true,
+    idleInstances: 2,
   };
   const plugin = new WebPlugin(wasm, options);
   const name: string = plugin.name;
-  console.info(name);
+  const report: InitReport | undefined = plugin.initReport;
+  if (report !== undefined) {
+    const numbers: number[] = [report.fuelUsed, report.memoryBytes, report.imageBytes, report.initTimeMs];
+    console.info(name, numbers, report.stderr);
+  }
 
   const controller = new AbortController();
   const callOptions: CallOptions = { signal: controller.signal, timeoutMs: 5_000 };
@@ -57,6 +70,18 @@ export function misuses(wasm: Uint8Array, plugin: WebPlugin): void {
   new WebPlugin(wasm, { onLog: (line: number) => line });
   // @ts-expect-error: no such option
   new WebPlugin(wasm, { nmae: "typo" });
+  // @ts-expect-error: warmStart is a boolean
+  new WebPlugin(wasm, { warmStart: "yes" });
+  // @ts-expect-error: idleInstances is a number
+  new WebPlugin(wasm, { idleInstances: "4" });
+  // @ts-expect-error: env holds strings
+  new WebPlugin(wasm, { env: { MODE: 1 } });
+  // @ts-expect-error: args are strings
+  new WebPlugin(wasm, { args: "-v" });
+  // @ts-expect-error: httpAllow is a list of hosts
+  new WebPlugin(wasm, { httpAllow: "api.example.com" });
+  // @ts-expect-error: the report may be missing
+  void plugin.initReport.fuelUsed;
   // @ts-expect-error: the signal is an AbortSignal
   void plugin.call("ping", null, { signal: "stop" });
   // @ts-expect-error: the result is unknown until checked

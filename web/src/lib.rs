@@ -31,6 +31,8 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod abort;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod options;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod plugin;
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

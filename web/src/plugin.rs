@@ -1,17 +1,18 @@
 //! [`WebPlugin`]: a [`Plugin`] as a JavaScript class, with its TypeScript
 //! types.
 
-use crate::abort::Aborted;
+use crate::{abort::Aborted, options::Options};
 use futures::{
     FutureExt,
     future::{Either, select},
 };
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
-use std::{pin::pin, rc::Rc, time::Duration};
+use std::{pin::pin, rc::Rc};
 use wasm_bindgen::{JsCast, prelude::*};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use wasplug_hdk::{
-    Error, ErrorKind, Grants, HostContext, HostMethods, Limits, Plugin, RawValue, RpcError,
+    Error, ErrorKind, Grants, HostContext, HostMethods, HttpPolicy, Limits, Plugin, RawValue,
+    RpcError,
 };
 use web_sys::AbortSignal;
 
@@ -25,7 +26,13 @@ const TYPES: &'static str = r#"
  */
 export type HostMethod = (params: unknown) => unknown | Promise<unknown>;
 
-/** The options of `new WebPlugin(wasm, options)`; each is optional. */
+/**
+ * The options of `new WebPlugin(wasm, options)`; each is optional
+ * (`undefined` or `null`: the default). A value of the wrong type throws a
+ * `TypeError`, a number out of range (negative, fractional where an integer
+ * is due, beyond `Number.MAX_SAFE_INTEGER`) a `RangeError`: none is
+ * ignored, rounded or clamped.
+ */
 export interface WebPluginOptions {
   /** The plugin's name in logs and errors. Default: `"plugin"`. */
   name?: string;
@@ -35,19 +42,75 @@ export interface WebPluginOptions {
    */
   host?: Record<string, HostMethod>;
   /**
+   * The plugin's configuration: a JSON-able object the plugin reads with
+   * the host method `config.get`. Default: `{}`.
+   */
+  config?: Record<string, unknown>;
+  /** The plugin's command-line arguments, after its name. Default: none. */
+  args?: string[];
+  /** The plugin's environment variables (the page has none to leak). Default: none. */
+  env?: Record<string, string>;
+  /**
+   * The hosts (`"host"` or `"host:port"`, such as `"api.example.com"`) the
+   * plugin may fetch from with the built-in host method `http.fetch`, which
+   * calls the page's `fetch` (under the page's CORS rules). An entry that is
+   * no host (a URL, say) throws a `RangeError`. Default: none, and
+   * `http.fetch` is not granted.
+   */
+  httpAllow?: string[];
+  /**
    * Gets each line the plugin writes to stderr, with the plugin's name.
    * Default: `console.info`.
    */
   onLog?: (plugin: string, line: string) => void;
   /** The wall-clock limit of each call, in ms (`Infinity`: none). Default: 30000. */
   timeoutMs?: number;
+  /** The fuel budget of each call, an integer (`Infinity`: none). Default: 10000000000 (10 billion). */
+  fuel?: number;
+  /**
+   * The linear memory plus tables a call may use, in bytes, an integer
+   * (`Infinity`: wasm's own 4 GiB). Default: 268435456 (256 MiB).
+   */
+  memoryBytes?: number;
   /**
    * Fuel units the plugin runs before the host looks at the clock again.
    * At the end of a slice the host yields to the event loop if 4 ms have
    * passed since the page last yielded, and ends the call if its timeout
-   * has passed. Default: 100000.
+   * has passed. An integer. Default: 100000.
    */
   fuelSlice?: number;
+  /**
+   * Whether to run the plugin's init (its exported `wasplug_init`, if it
+   * has one) once, when it loads, and start every call from the memory it
+   * leaves (a warm start): a plugin with a heavy start-up pays it once, and
+   * calls stay stateless. `plugin.initReport` says what the init did. The
+   * init runs inside `new WebPlugin`, on the page's thread without yielding
+   * (under the `fuel`, `memoryBytes` and `timeoutMs` limits): a heavy one
+   * holds up the page that long, once. With `false` the init never runs.
+   * Default: `true`.
+   */
+  warmStart?: boolean;
+  /**
+   * How many instances whose call is over the plugin keeps, reset to a
+   * fresh instance's state, to run later calls in (instantiating anew
+   * costs about half a short call); 0 keeps none. Calls stay stateless
+   * either way. An integer. Default: 4.
+   */
+  idleInstances?: number;
+}
+
+/** What a plugin's init did when it loaded (`plugin.initReport`). */
+export interface InitReport {
+  /** Fuel the start-up and the init used: what each call would repeat without a warm start. */
+  fuelUsed: number;
+  /** The memory's size after the init, in bytes: every call starts with this much. */
+  memoryBytes: number;
+  /** Bytes of memory that differ from a fresh instance's: what each call restores. */
+  imageBytes: number;
+  /** Wall time of the init and the capture of its memory, in ms. */
+  initTimeMs: number;
+  /** What the init wrote to stderr (its last 8 KiB); each line also went to `onLog`. */
+  stderr: string;
 }
 
 /** The options of one `plugin.call(method, params, options)`. */
@@ -59,7 +122,11 @@ export interface CallOptions {
    * already aborted signal rejects without running the plugin.
    */
   signal?: AbortSignal;
-  /** The wall-clock limit of this call, in ms, instead of the plugin's (`Infinity`: none). */
+  /**
+   * The wall-clock limit of this call, in ms, instead of the plugin's
+   * (`Infinity`: none). The call rejects with a `TypeError` or `RangeError`
+   * when it is no number or negative.
+   */
   timeoutMs?: number;
 }
 
@@ -116,20 +183,25 @@ pub struct WebPlugin {
 
 #[wasm_bindgen]
 impl WebPlugin {
-    /// Compiles the plugin; throws a `WasplugError` when the bytes are no
-    /// plugin.
+    /// Compiles the plugin (and runs its init: `warmStart`); throws a
+    /// `WasplugError` when the bytes are no plugin or its init fails, a
+    /// `TypeError` or `RangeError` naming the option when an option has the
+    /// wrong type or is out of range.
     #[wasm_bindgen(constructor)]
     pub fn new(wasm: &[u8], options: Option<WebPluginOptions>) -> Result<WebPlugin, JsValue> {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
-        let host = get(&options, "host")
-            .dyn_into::<Object>()
-            .unwrap_or_default();
+        let options = Options::new(&options, "options")?;
+        let host = options.object("host")?.unwrap_or_default();
 
         let mut methods = HostMethods::new(());
         let mut names = Vec::new();
         for name in Object::keys(&host).iter().filter_map(|k| k.as_string()) {
-            let Ok(function) = get(&host, &name).dyn_into::<Function>() else {
-                continue;
+            let value = get(&host, &name);
+            let Ok(function) = value.dyn_into::<Function>() else {
+                return Err(js_sys::TypeError::new(&format!(
+                    "`options.host.{name}` must be a function (a host method)"
+                ))
+                .into());
             };
             // The page hands over exactly the functions the plugin may call.
             names.push(name.clone());
@@ -146,19 +218,41 @@ impl WebPlugin {
             );
         }
 
-        let mut limits = Limits::default();
-        if let Some(ms) = get(&options, "timeoutMs").as_f64() {
-            limits = limits.with_timeout(millis(ms));
+        let mut grants = Grants::methods(names);
+        if let Some(hosts) = options.strings("httpAllow")? {
+            let policy = HttpPolicy::try_allow(hosts)
+                .map_err(|e| js_sys::RangeError::new(&format!("`options.httpAllow`: {e}")))?;
+            grants = grants.with_http(policy);
         }
-        if let Some(units) = get(&options, "fuelSlice").as_f64() {
-            // Saturating float-to-int conversion; the builder keeps it >= 1.
-            limits = limits.with_fuel_slice(units as u64);
-        }
+        let defaults = Limits::default();
+        let limits = Limits::default()
+            .with_timeout(options.millis("timeoutMs")?.unwrap_or(defaults.timeout()))
+            .with_fuel(options.limit("fuel")?.unwrap_or(defaults.fuel()))
+            .with_memory(options.limit("memoryBytes")?.unwrap_or(defaults.memory()))
+            // The limits keep it >= 1.
+            .with_fuel_slice(options.count("fuelSlice")?.unwrap_or(defaults.fuel_slice()));
         let mut builder = Plugin::builder(wasm)
             .limits(limits)
             .host_methods(methods)
-            .grants(Grants::methods(names));
-        if let Ok(on_log) = get(&options, "onLog").dyn_into::<Function>() {
+            .grants(grants)
+            .args(options.strings("args")?.unwrap_or_default())
+            .env(options.string_record("env")?.unwrap_or_default());
+        if let Some(config) = options.json_object("config")? {
+            builder = builder.config(config);
+        }
+        if let Some(warm) = options.boolean("warmStart")? {
+            builder = builder.warm_start(warm);
+        }
+        if let Some(idle) = options.count("idleInstances")? {
+            let idle = usize::try_from(idle).map_err(|_| {
+                js_sys::RangeError::new(&format!(
+                    "`options.idleInstances` must be at most {}, not {idle}",
+                    usize::MAX
+                ))
+            })?;
+            builder = builder.idle_instances(idle);
+        }
+        if let Some(on_log) = options.function("onLog")? {
             builder = builder.logger(move |plugin: &str, line: &str| {
                 if on_log
                     .call2(&JsValue::UNDEFINED, &plugin.into(), &line.into())
@@ -169,7 +263,7 @@ impl WebPlugin {
                 }
             });
         }
-        if let Some(name) = get(&options, "name").as_string() {
+        if let Some(name) = options.string("name")? {
             builder = builder.name(name);
         }
         let plugin = builder.build().map_err(|e| error_to_js(&e))?;
@@ -180,6 +274,28 @@ impl WebPlugin {
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
         self.plugin.name().to_owned()
+    }
+
+    /// What the plugin's init did when it loaded (TypeScript `InitReport`):
+    /// `undefined` when it has no init or `warmStart` was `false`.
+    #[wasm_bindgen(getter, js_name = initReport, unchecked_return_type = "InitReport | undefined")]
+    pub fn init_report(&self) -> JsValue {
+        let Some(report) = self.plugin.init_report() else {
+            return JsValue::UNDEFINED;
+        };
+        let js: JsValue = Object::new().into();
+        // Exact below 2^53 bytes or units of fuel.
+        set(&js, "fuelUsed", &(report.fuel_used as f64).into());
+        set(&js, "memoryBytes", &(report.memory_bytes as f64).into());
+        set(&js, "imageBytes", &(report.image_bytes as f64).into());
+        set(
+            &js,
+            "initTimeMs",
+            &(report.init_time.as_secs_f64() * 1000.0).into(),
+        );
+        let stderr = String::from_utf8_lossy(&report.stderr);
+        set(&js, "stderr", &JsValue::from_str(&stderr));
+        js
     }
 
     /// Calls `method` with `params` (an array, an object, or `null`/nothing)
@@ -201,15 +317,16 @@ impl WebPlugin {
             let params = params_to_json(params).map_err(|what| {
                 error("InvalidParams", &plugin, &method, &what, JsValue::UNDEFINED)
             })?;
-            let signal = match get(&options, "signal") {
-                none if none.is_undefined() || none.is_null() => None,
-                signal => Some(signal.dyn_into::<AbortSignal>().map_err(|_| {
+            let options = Options::new(&options, "options")?;
+            let signal = match options.get("signal") {
+                None => None,
+                Some(signal) => Some(signal.dyn_into::<AbortSignal>().map_err(|_| {
                     js_sys::TypeError::new("`options.signal` is not an AbortSignal")
                 })?),
             };
-            let call = match get(&options, "timeoutMs").as_f64() {
-                Some(ms) => {
-                    let timeout = wasplug_hdk::CallOptions::new().with_timeout(millis(ms));
+            let call = match options.millis("timeoutMs")? {
+                Some(timeout) => {
+                    let timeout = wasplug_hdk::CallOptions::new().with_timeout(timeout);
                     let call = plugin.call_with(&method, params, &timeout);
                     Either::Left(call.map(|(result, _report)| result))
                 }
@@ -318,12 +435,6 @@ fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// A duration of `ms` milliseconds; none when it is infinite (or too long
-/// to be one); negative and `NaN` count as zero.
-fn millis(ms: f64) -> Option<Duration> {
-    Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).ok()
-}
-
 /// The params of a call as JSON: `None` for `null` and `undefined`;
 /// otherwise they must be an array or an object.
 fn params_to_json(params: Option<JsValue>) -> Result<Option<Box<RawValue>>, String> {
@@ -343,7 +454,7 @@ fn params_to_json(params: Option<JsValue>) -> Result<Option<Box<RawValue>>, Stri
 }
 
 /// The message of a thrown JS value.
-fn js_message(thrown: &JsValue) -> String {
+pub(crate) fn js_message(thrown: &JsValue) -> String {
     match get(thrown, "message").as_string() {
         Some(message) => message,
         None => thrown.as_string().unwrap_or_else(|| format!("{thrown:?}")),

@@ -603,3 +603,163 @@ async fn a_call_may_have_its_own_timeout() {
         .unwrap();
     assert_eq!(n.as_f64(), Some(10.0));
 }
+
+/// The heavy-init plugin (`tests/guests/rust/warm-table`), built for
+/// `wasm32-wasip1` by `build.rs`: only its init writes to stderr.
+const WARM_TABLE: &[u8] = include_bytes!(env!("WASPLUG_WARM_TABLE"));
+
+/// A `WebPlugin` of the heavy-init plugin (its init lightened) under
+/// `extra` options, and the lines it logs.
+fn warm_table(extra: &[(&str, JsValue)]) -> (WebPlugin, Rc<RefCell<Vec<String>>>) {
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&lines);
+    let on_log = Closure::<dyn FnMut(String, String)>::new(move |_: String, line: String| {
+        sink.borrow_mut().push(line);
+    });
+    let mut options = vec![
+        (
+            "env",
+            js_sys::JSON::parse(r#"{"WARM_ROUNDS": "2"}"#).unwrap(),
+        ),
+        ("onLog", on_log.as_ref().clone()),
+    ];
+    options.extend(extra.iter().map(|(key, value)| (*key, value.clone())));
+    let plugin = WebPlugin::new(WARM_TABLE, Some(web_plugin_options(&[], &options))).unwrap();
+    // The logger holds the function for the plugin's life: the test's.
+    on_log.forget();
+    (plugin, lines)
+}
+
+/// `JSON.stringify` of a call's answer.
+async fn answer_text(plugin: &WebPlugin, method: &str) -> String {
+    let answer = web_call(plugin, method, "null").await.unwrap();
+    js_sys::JSON::stringify(&answer).unwrap().into()
+}
+
+#[wasm_bindgen_test]
+async fn web_plugin_warm_start_runs_the_init_once_and_calls_stay_stateless() {
+    let cases: [(&[(&str, JsValue)], bool); 4] = [
+        (&[], true),
+        (&[("idleInstances", JsValue::from(0))], true),
+        (&[("warmStart", JsValue::TRUE)], true),
+        (&[("warmStart", JsValue::FALSE)], false),
+    ];
+    for (extra, warm) in cases {
+        let (plugin, lines) = warm_table(extra);
+        // `bump` changes a static and the heap and answers what it saw
+        // before: the init's state in every call.
+        let first = answer_text(&plugin, "bump").await;
+        assert!(first.starts_with("[0,0,"), "{first}");
+        for _ in 0..3 {
+            assert_eq!(answer_text(&plugin, "bump").await, first, "{extra:?}");
+        }
+        // Calls in flight at once, more than the idle instances kept.
+        let together = join_all((0..6).map(|_| answer_text(&plugin, "bump"))).await;
+        assert!(together.iter().all(|a| *a == first), "{together:?}");
+        let report = plugin.init_report();
+        if warm {
+            // The init ran once, at load: no call ran it again.
+            assert_eq!(*lines.borrow(), ["warm-table: table built"], "{extra:?}");
+            assert!(field(&report, "fuelUsed").as_f64().unwrap() > 100_000.0);
+            assert!(field(&report, "imageBytes").as_f64().unwrap() >= 65_536.0);
+            let memory = field(&report, "memoryBytes").as_f64().unwrap();
+            assert!(memory >= 65_536.0, "{report:?}");
+            assert!(field(&report, "initTimeMs").as_f64().unwrap() >= 0.0);
+            let stderr = field(&report, "stderr").as_string().unwrap();
+            assert_eq!(stderr, "warm-table: table built\n");
+        } else {
+            assert!(lines.borrow().is_empty(), "the init ran: {lines:?}");
+            assert!(report.is_undefined(), "{report:?}");
+        }
+    }
+    assert!(web_plugin(&[]).init_report().is_undefined());
+    // An init past its limits fails the load.
+    let Err(error) = WebPlugin::new(
+        WARM_TABLE,
+        Some(web_plugin_options(&[], &[("fuel", JsValue::from(10_000))])),
+    ) else {
+        panic!("the init ran within 10 000 units of fuel");
+    };
+    assert_eq!(kind_of(&error).as_deref(), Some("InitFailed"), "{error:?}");
+}
+
+#[wasm_bindgen_test]
+async fn web_plugin_passes_config_args_env_and_limits() {
+    let json = |text: &str| js_sys::JSON::parse(text).unwrap();
+    let options = [
+        ("config", json(r#"{"colour": "blue", "n": [1, 2]}"#)),
+        ("args", json(r#"["-v", "x"]"#)),
+        ("env", json(r#"{"MODE": "test"}"#)),
+        ("fuel", JsValue::from(1_000_000)),
+    ];
+    let plugin = WebPlugin::new(TEST_PLUGIN, Some(web_plugin_options(&[], &options))).unwrap();
+    let colour = web_call(&plugin, "config", r#"["colour"]"#).await.unwrap();
+    assert_eq!(colour.as_string().as_deref(), Some("blue"));
+    let args_env = web_call(&plugin, "args_env", "null").await.unwrap();
+    let text: String = js_sys::JSON::stringify(&args_env).unwrap().into();
+    assert_eq!(text, r#"{"args":["-v","x"],"env":{"MODE":"test"}}"#);
+    let error = web_call(&plugin, "prime_sieve", "[10000000]")
+        .await
+        .unwrap_err();
+    assert_eq!(kind_of(&error).as_deref(), Some("OutOfFuel"), "{error:?}");
+
+    // `Infinity`: no fuel limit; the memory limit ends the call instead.
+    let options = [
+        ("fuel", JsValue::from(f64::INFINITY)),
+        ("memoryBytes", JsValue::from(4 << 20)),
+    ];
+    let plugin = WebPlugin::new(TEST_PLUGIN, Some(web_plugin_options(&[], &options))).unwrap();
+    let error = web_call(&plugin, "prime_sieve", "[10000000]")
+        .await
+        .unwrap_err();
+    assert_eq!(kind_of(&error).as_deref(), Some("MemoryLimit"), "{error:?}");
+}
+
+#[wasm_bindgen_test]
+async fn web_plugin_options_of_the_wrong_type_or_range_throw() {
+    // (option, its value as JSON, whether a RangeError rather than a TypeError)
+    let cases = [
+        ("warmStart", r#""yes""#, false),
+        ("warmStart", "1", false),
+        ("idleInstances", "-1", true),
+        ("idleInstances", "2.5", true),
+        ("idleInstances", "1e300", true),
+        ("idleInstances", r#""4""#, false),
+        ("fuel", "-5", true),
+        ("memoryBytes", "true", false),
+        ("fuelSlice", "0.5", true),
+        ("timeoutMs", r#""5s""#, false),
+        ("timeoutMs", "-1", true),
+        ("name", "7", false),
+        ("host", r#"{"echo": 42}"#, false),
+        ("onLog", r#""console""#, false),
+        ("config", "[1]", false),
+        ("args", r#"["-v", 1]"#, false),
+        ("env", r#"{"A": 1}"#, false),
+    ];
+    for (key, value, range) in cases {
+        let options = web_plugin_options(&[], &[(key, js_sys::JSON::parse(value).unwrap())]);
+        let Err(error) = WebPlugin::new(TEST_PLUGIN, Some(options)) else {
+            panic!("options.{key} = {value} was taken");
+        };
+        let expected = match range {
+            true => error.is_instance_of::<js_sys::RangeError>(),
+            false => error.is_instance_of::<js_sys::TypeError>(),
+        };
+        assert!(expected, "options.{key} = {value}: {error:?}");
+        let message = field(&error, "message").as_string().unwrap();
+        assert!(message.contains(&format!("options.{key}")), "{message}");
+    }
+    // `null` and `undefined` are the defaults.
+    let defaults = [("warmStart", JsValue::NULL), ("fuel", JsValue::UNDEFINED)];
+    assert!(WebPlugin::new(TEST_PLUGIN, Some(web_plugin_options(&[], &defaults))).is_ok());
+    // NaN is no count, and a call's own timeout is checked too.
+    let nan = web_plugin_options(&[], &[("idleInstances", JsValue::from(f64::NAN))]);
+    let error = WebPlugin::new(TEST_PLUGIN, Some(nan)).err().unwrap();
+    assert!(error.is_instance_of::<js_sys::RangeError>(), "{error:?}");
+    let plugin = web_plugin(&[]);
+    let error = web_call_with(&plugin, "ping", "null", &[("timeoutMs", "1s".into())])
+        .await
+        .unwrap_err();
+    assert!(error.is_instance_of::<js_sys::TypeError>(), "{error:?}");
+}

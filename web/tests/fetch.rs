@@ -5,12 +5,14 @@
 //! runs them in the browser `$CHROMEDRIVER` drives (see `.ci/browser`).
 #![cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 
-use js_sys::Reflect;
+use js_sys::{JSON, Object, Reflect};
 use serde_json::{Value, json};
 use std::time::Duration;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wasplug_hdk::{ErrorKind, Grants, HttpPolicy, Plugin};
+use wasplug_web::WebPlugin;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -81,4 +83,42 @@ async fn size_and_time_limits_hold() {
     let (code, data) = fetch(&hasty, &url).await.unwrap_err();
     assert_eq!(code, wasplug_hdk::protocol::codes::LIMIT_EXCEEDED);
     assert_eq!(data.unwrap()["limit"], "timeout_ms");
+}
+
+/// A `WebPlugin` of the test plugin whose `options.httpAllow` is `hosts`
+/// (JSON); its error when the options are refused.
+fn web_plugin(hosts: &str) -> Result<WebPlugin, JsValue> {
+    let options = Object::new();
+    Reflect::set(&options, &"httpAllow".into(), &JSON::parse(hosts).unwrap()).unwrap();
+    WebPlugin::new(TEST_PLUGIN, Some(options.unchecked_into()))
+}
+
+/// `http.fetch` of `url` through a `WebPlugin`: the answer's `status`, or
+/// the host's error code.
+async fn web_fetch(plugin: &WebPlugin, url: &str) -> Result<f64, f64> {
+    let params = JSON::parse(&json!(["http.fetch", {"url": url}]).to_string()).unwrap();
+    let field = |value: &JsValue, key: &str| Reflect::get(value, &key.into()).unwrap().as_f64();
+    match JsFuture::from(plugin.call("call_host".into(), Some(params), None)).await {
+        Ok(answer) => Ok(field(&answer, "status").unwrap()),
+        Err(error) => Err(field(&error, "code").unwrap()),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn web_plugin_http_allow_grants_http_fetch() {
+    let (host, origin) = page();
+    let url = format!("{origin}/");
+    let plugin = web_plugin(&json!([host]).to_string()).unwrap();
+    assert_eq!(web_fetch(&plugin, &url).await, Ok(200.0));
+    let not_permitted = f64::from(wasplug_hdk::protocol::codes::NOT_PERMITTED);
+    // Only the hosts listed; without the option, not at all.
+    let elsewhere = web_plugin(r#"["example.invalid"]"#).unwrap();
+    assert_eq!(web_fetch(&elsewhere, &url).await, Err(not_permitted));
+    let none = web_plugin("null").unwrap();
+    assert_eq!(web_fetch(&none, &url).await, Err(not_permitted));
+    // An entry that is no host (a URL) is refused, not dropped.
+    let error = web_plugin(&json!([url]).to_string()).err().unwrap();
+    assert!(error.is_instance_of::<js_sys::RangeError>(), "{error:?}");
+    let error = web_plugin(r#""example.com""#).err().unwrap();
+    assert!(error.is_instance_of::<js_sys::TypeError>(), "{error:?}");
 }

@@ -17,7 +17,8 @@ fn library() -> PathBuf {
 
 /// Each language: the files `uniffi-bindgen` must write (under its output
 /// directory), and what one of them must declare: the `Plugin` class with
-/// its async `call`.
+/// its async `call`, and the host kit's defaults of `LoadOptions`' warm-start
+/// fields (literals in `#[uniffi(default)]`, which each language repeats).
 const LANGUAGES: [(&str, &[&str], &str, &[&str]); 3] = [
     (
         "python",
@@ -26,6 +27,7 @@ const LANGUAGES: [(&str, &[&str], &str, &[&str]); 3] = [
         &[
             "class Plugin(",
             "async def call(self, method: str,params_json: str",
+            "warm_start:bool = True, idle_instances:int = 4",
         ],
     ),
     (
@@ -35,6 +37,8 @@ const LANGUAGES: [(&str, &[&str], &str, &[&str]); 3] = [
         &[
             "open class Plugin",
             "func call(method: String, paramsJson: String",
+            "warmStart: Bool = true",
+            "idleInstances: UInt32 = UInt32(4)",
         ],
     ),
     (
@@ -44,6 +48,8 @@ const LANGUAGES: [(&str, &[&str], &str, &[&str]); 3] = [
         &[
             "open class Plugin",
             "suspend fun `call`(`method`: kotlin.String",
+            "var `warmStart`: kotlin.Boolean = true",
+            "var `idleInstances`: kotlin.UInt = 4u",
         ],
     ),
 ];
