@@ -37,6 +37,9 @@ Routes:
   GET  /plugins       the loaded plugins, as a JSON array
   GET  /healthz       200 while the server runs
 
+Browsers let pages of other origins call the server only with --allow-origin
+(CORS: preflights answered, `access-control-allow-origin` on answers).
+
 Calls that fail without the plugin answering get a JSON-RPC error whose data
 is {\"kind\": \"...\"}: -32020 the plugin failed (a trap or panic, an exit
 without an answer), -32021 the call broke a limit (fuel, timeout, memory...),
@@ -113,6 +116,11 @@ pub(crate) struct ServeArgs {
     /// a keep-alive connection may stay idle, before it is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(10))))]
     header_timeout: Seconds,
+    /// Let web pages from ORIGIN (`https://app.example`, or `*` for any
+    /// page) call the server from a browser: CORS (repeatable). Without
+    /// it, browsers let only pages of the server's own origin read answers.
+    #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = http::origin)]
+    allow_origins: Vec<http::Origin>,
     /// How long a write of an answer may wait for a client that does not
     /// read it before the connection is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = Seconds(Some(Duration::from_secs(30))))]
@@ -154,6 +162,7 @@ pub(crate) fn serve(args: ServeArgs, level: LogLevel) -> anyhow::Result<ExitCode
                 max_batch_answer: args.max_batch_answer,
             },
             args.max_calls,
+            &args.allow_origins,
         );
         let limits = connections::ConnectionLimits {
             max: args.max_connections,

@@ -6,7 +6,7 @@ use axum::{
     Router,
     body::{Body, Bytes, HttpBody as _},
     extract::{Path, State},
-    http::{StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -19,6 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::Semaphore;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{Instrument as _, field};
 use wasplug_hdk::{ErrorKind, RawValue, Registry};
 use wasplug_protocol::excerpt;
@@ -49,9 +50,14 @@ struct Serving {
 /// The server's routes over `registry`; request bodies are held to `body`;
 /// at most `max_calls` plugin calls run at once (more wait for one to end),
 /// which bounds the memory calls take to `max_calls` times a call's memory
-/// limit.
-pub(crate) fn router(registry: Registry, body: BodyLimits, max_calls: usize) -> Router {
-    Router::new()
+/// limit. Pages of `origins` may call it from a browser (CORS).
+pub(crate) fn router(
+    registry: Registry,
+    body: BodyLimits,
+    max_calls: usize,
+    origins: &[Origin],
+) -> Router {
+    let router = Router::new()
         .route("/plugins/{name}", post(call))
         .route("/plugins", get(list))
         .route("/healthz", get(healthz))
@@ -59,7 +65,58 @@ pub(crate) fn router(registry: Registry, body: BodyLimits, max_calls: usize) -> 
             registry,
             body,
             calls: Arc::new(Semaphore::new(max_calls.max(1))),
-        })
+        });
+    if origins.is_empty() {
+        return router;
+    }
+    let allowed = if origins.iter().any(|origin| matches!(origin, Origin::Any)) {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|origin| match origin {
+            Origin::Exact(origin) => Some(origin.clone()),
+            Origin::Any => None,
+        }))
+    };
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A web origin allowed to call the server (`--allow-origin`).
+#[derive(Clone, Debug)]
+pub(crate) enum Origin {
+    /// `*`: any page.
+    Any,
+    /// `scheme://host[:port]`, as browsers send it.
+    Exact(HeaderValue),
+}
+
+/// Reads `--allow-origin`: `*`, or an origin as a browser writes it
+/// (`https://app.example`, `http://localhost:3000`): a scheme, `://`, a
+/// host and maybe a port, nothing after.
+pub(crate) fn origin(text: &str) -> Result<Origin, String> {
+    if text == "*" {
+        return Ok(Origin::Any);
+    }
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("`{text}` is not an origin: it must start with https:// or http://")
+        })?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if rest.is_empty() || !rest.chars().all(plain) {
+        return Err(format!(
+            "`{text}` is not an origin: after the scheme, only a host and a port (no path, no `/`)"
+        ));
+    }
+    HeaderValue::from_str(text)
+        .map(Origin::Exact)
+        .map_err(|e| format!("`{text}` is not an origin: {e}"))
 }
 
 /// Reads a request's whole body within `limits`: past `max` bytes (at once
@@ -332,4 +389,35 @@ async fn healthz(State(serving): State<Serving>) -> Response {
         StatusCode::OK,
         format!("{{\"status\":\"ok\",\"plugins\":{plugins}}}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_a_scheme_a_host_and_a_port() {
+        assert!(matches!(origin("*"), Ok(Origin::Any)));
+        for good in [
+            "https://app.example",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(
+                matches!(origin(good), Ok(Origin::Exact(value)) if value == good),
+                "{good}"
+            );
+        }
+        for bad in [
+            "app.example",
+            "https://",
+            "https://app.example/",
+            "https://app.example/path",
+            "ftp://app.example",
+            "https://app example",
+            "**",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -471,6 +471,84 @@ fn a_batch_holds_no_more_answer_bytes_than_max_batch_answer() {
     assert_eq!(answers[2]["result"], "pong");
 }
 
+/// Sends `request` (whole, `connection: close`) and reads the answer to
+/// its end: the status line and the headers, lowercased, and the body.
+fn raw_exchange(address: &str, request: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .expect("send the request");
+    let answer = read_to_close(&mut stream);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[test]
+fn pages_of_allowed_origins_may_call_from_a_browser() {
+    let preflight = |address: &str, origin: &str| {
+        raw_exchange(
+            address,
+            &format!(
+                "OPTIONS /plugins/{NAME} HTTP/1.1\r\nhost: {address}\r\norigin: {origin}\r\n\
+                 access-control-request-method: POST\r\n\
+                 access-control-request-headers: content-type\r\nconnection: close\r\n\r\n"
+            ),
+        )
+        .0
+    };
+    let call = |address: &str, origin: &str| {
+        let body = request("ping", None);
+        raw_exchange(
+            address,
+            &format!(
+                "POST /plugins/{NAME} HTTP/1.1\r\nhost: {address}\r\norigin: {origin}\r\n\
+                 content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let app = "https://app.example";
+    let server = Server::start(&["--allow-origin", app]);
+    let head = preflight(&server.address, app);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains(&format!("access-control-allow-origin: {app}")),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-methods: get,post"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-headers: content-type"),
+        "{head}"
+    );
+    let (head, body) = call(&server.address, app);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains(&format!("access-control-allow-origin: {app}")),
+        "{head}"
+    );
+    assert_eq!(body, r#"{"jsonrpc":"2.0","result":"pong","id":1}"#);
+    // Another origin is served (a browser would hide the answer from its
+    // page), without the header that lets it read the answer.
+    let (head, _) = call(&server.address, "https://evil.example");
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    drop(server);
+
+    // Without --allow-origin, no CORS at all: preflights are refused.
+    let server = Server::start(&[]);
+    let head = preflight(&server.address, app);
+    assert!(head.starts_with("http/1.1 405"), "{head}");
+    let (head, _) = call(&server.address, app);
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    drop(server);
+
+    let server = Server::start(&["--allow-origin", "*"]);
+    let (head, _) = call(&server.address, "https://anyone.example");
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+}
+
 #[test]
 fn plugins_and_healthz_describe_what_is_served() {
     let dir = tempfile::tempdir().unwrap();
