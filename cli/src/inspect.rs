@@ -2,7 +2,6 @@
 //! records, without running it.
 
 use crate::{explain, json::Layout, term, text::escape};
-use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 use std::{
@@ -11,7 +10,7 @@ use std::{
     process::ExitCode,
 };
 use wasmi::{ExternType, ImportType, Module, ValType};
-use wasplug_hdk::{Manifest, ManifestSource, read_manifest};
+use wasplug_hdk::{Manifest, ManifestSource, PluginBuilder, read_manifest};
 use wasplug_protocol::{
     PROTOCOL_VERSION, VERSION_SECTION, check_compatible, decode_version_section,
 };
@@ -184,7 +183,15 @@ fn memory(name: String, imported: bool, ty: &ExternType) -> Option<Memory> {
 }
 
 fn report(path: &PathBuf) -> anyhow::Result<Report> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = wasplug_hdk::read_plugin_file(path, PluginBuilder::DEFAULT_MAX_MODULE_BYTES)
+        .map_err(|error| {
+            anyhow::anyhow!(explain::explain(
+                &error,
+                &path.display().to_string(),
+                "",
+                false
+            ))
+        })?;
     let engine = wasmi::Engine::default();
     let module = Module::new(&engine, &bytes).map_err(|e| {
         anyhow::anyhow!(explain::invalid_module(

@@ -152,8 +152,26 @@ fn main() -> ExitCode {
         if !broken_pipe {
             // Errors quote what plugins said (messages, data, stderr lines,
             // import names): one line, made safe for the terminal.
-            eprintln!("error: {}", text::escape(&format!("{error:#}")));
+            eprintln!("error: {}", text::escape(&one_line(&error)));
         }
         ExitCode::FAILURE
     })
+}
+
+/// An error and its causes on one line, `: `-separated, leaving out a
+/// cause that the text before it already says (many errors quote their
+/// source in their own message).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let said = cause.to_string();
+        if text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }

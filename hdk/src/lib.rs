@@ -96,7 +96,7 @@ pub use host::{HostContext, HostMethods};
 pub use limits::Limits;
 pub use manifest::{ManifestSource, read_manifest};
 pub use platform::{MaybeSend, MaybeSync};
-pub use plugin::{Engine, Logger, Plugin, PluginBuilder};
+pub use plugin::{Engine, Logger, Plugin, PluginBuilder, read_plugin_file};
 pub use registry::{Registry, RegistryEvent};
 pub use wasplug_protocol as protocol;
 pub use wasplug_protocol::{Manifest, ManifestError, RawValue, RpcError};

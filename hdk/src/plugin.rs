@@ -734,6 +734,25 @@ fn initialize(
     }
 }
 
+/// Reads a plugin file as [`Plugin::from_file`] does: a regular file
+/// (following links) of at most `limit` bytes
+/// ([`PluginBuilder::DEFAULT_MAX_MODULE_BYTES`] there), read no further than
+/// one byte past the limit. A FIFO, a device such as `/dev/zero` or a
+/// directory is refused before anything is read.
+///
+/// # Errors
+/// [`ErrorKind::Io`] (not found, not a regular file, unreadable) and
+/// [`ErrorKind::ModuleTooLarge`].
+///
+/// ```
+/// use wasplug_hdk::{ErrorKind, read_plugin_file};
+/// let error = read_plugin_file("/dev/zero", 1 << 20).unwrap_err();
+/// assert!(matches!(error.kind(), ErrorKind::Io { .. }));
+/// ```
+pub fn read_plugin_file(path: impl AsRef<std::path::Path>, limit: u64) -> Result<Vec<u8>, Error> {
+    read_capped(path.as_ref(), limit).map_err(Error::from)
+}
+
 /// The bytes of the plugin file at `path`, refusing one larger than
 /// `limit` without reading more than one byte past it, and anything but a
 /// regular file (following links).

@@ -248,3 +248,22 @@ fn a_malformed_manifest_is_reported() {
             .contains("malformed")
     );
 }
+
+#[test]
+fn inspect_and_run_refuse_what_is_not_a_regular_file_before_reading_it() {
+    // `/dev/zero` would be read forever; a directory cannot be read at all.
+    let dir = tempfile::tempdir().unwrap();
+    for path in [std::path::Path::new("/dev/zero"), dir.path()] {
+        for command in ["inspect", "run"] {
+            wasplug()
+                .arg(command)
+                .arg(path)
+                .timeout(std::time::Duration::from_secs(60))
+                .assert()
+                .failure()
+                .stderr(predicate::str::contains("not a regular file").and(
+                    predicate::str::contains("PLUGIN must be a wasm32-wasip1 module"),
+                ));
+        }
+    }
+}
