@@ -270,11 +270,12 @@ async fn answer(serving: Serving, name: String, body: Body) -> Response {
                 kept.store(total, Ordering::Relaxed);
                 return Some(answer);
             }
-            let _span = span.enter();
-            tracing::warn!(
-                bytes = answer.len(),
-                "the answer is dropped: the batch's answers are over --max-batch-answer"
-            );
+            span.in_scope(|| {
+                tracing::warn!(
+                    bytes = answer.len(),
+                    "the answer is dropped: the batch's answers are over --max-batch-answer"
+                );
+            });
             Some(rpc::batch_answer_too_large(
                 id.as_deref(),
                 limits.max_batch_answer,
