@@ -92,7 +92,6 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted, in bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_body: usize,
-
     /// The most requests in a batch (more: 400; 0 refuses batches). A
     /// batch's requests run at once, each counted against --max-calls.
     #[arg(long, value_name = "N", default_value_t = 100)]
