@@ -105,6 +105,11 @@ impl GuestState {
         (limiter.limit.take(), (limiter.memory, limiter.tables))
     }
 
+    /// Linear memory plus tables the limiter counts, in bytes.
+    pub(crate) fn counted(&self) -> u64 {
+        self.limiter.memory.saturating_add(self.limiter.tables)
+    }
+
     /// Sets the memory limit and the limiter's counts (linear memory, table
     /// bytes), and forgets any refusal.
     pub(crate) fn restore_limit(&mut self, limit: Option<u64>, (memory, tables): (u64, u64)) {
@@ -400,8 +405,7 @@ impl Guest {
 
     /// Linear memory plus tables the guest holds, in bytes.
     pub fn memory_used(&self) -> u64 {
-        let limiter = &self.store.data().limiter;
-        limiter.memory.saturating_add(limiter.tables)
+        self.store.data().counted()
     }
 
     /// Runs the guest until it stops, and says why.
