@@ -259,6 +259,9 @@ pub(crate) struct Call {
     /// found to fall at: polled again, the same wait keeps the same timer.
     wake: Option<(u64, Instant)>,
     stderr: StderrLog,
+    /// Bytes of output (stdout and stderr) taken since this poll began: a
+    /// pipe's worth ends the poll, as a fuel slice does (see `drive`).
+    taken: usize,
     /// The line being written to the guest's stdin, kept for the next one.
     line: Vec<u8>,
     /// Host calls and notifications the guest sent, for the report.
@@ -321,6 +324,7 @@ impl Call {
             timeout,
             wake: None,
             stderr,
+            taken: 0,
             line: Vec::new(),
             host_calls_made: 0,
             notifications_received: 0,
@@ -382,6 +386,7 @@ impl Call {
         let wasi = self.guest.wasi_mut();
         if !wasi.stderr().is_empty() {
             let bytes = wasi.stderr_mut().take();
+            self.taken = self.taken.saturating_add(bytes.len());
             self.stderr.take(&bytes, &self.shared);
         }
         let max_notifications = self.shared.limits.max_notifications();
@@ -396,6 +401,7 @@ impl Call {
                     if out.is_empty() {
                         return Ok(None);
                     }
+                    self.taken = self.taken.saturating_add(out.len());
                     let pushed = self.framer.push(out.contents());
                     out.consume(usize::MAX);
                     pushed.map_err(frame_error)?;
@@ -591,6 +597,7 @@ impl Call {
 
     fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<RawValue>, ErrorKind>> {
         let mut steps = 0u32;
+        self.taken = 0;
         loop {
             if let Some(deadline) = self.deadline
                 && Instant::now() >= deadline
@@ -614,7 +621,10 @@ impl Call {
             if self.guest_over {
                 return Poll::Ready(Err(finished()));
             }
-            if platform::poll_spent(steps) {
+            // Taking output costs the host far more per byte than the guest
+            // pays to write it (a stderr flood of empty lines is a line a
+            // byte): a pipe's worth is a poll's share, as a fuel slice is.
+            if platform::poll_spent(steps) || self.taken >= PIPE_CAPACITY {
                 yield_now(cx);
                 return Poll::Pending;
             }

@@ -729,3 +729,103 @@ fn wasi_heavy_loops_do_not_starve_others_on_their_thread() {
         );
     }
 }
+
+/// Polls `call` to its end on this thread; returns its output and the most
+/// `count` grew during one poll.
+fn most_per_poll<F: std::future::Future>(call: F, count: &AtomicU64) -> (F::Output, u64) {
+    let mut call = std::pin::pin!(call);
+    let mut most = 0;
+    let output = block_on(std::future::poll_fn(|cx| {
+        let before = count.load(Ordering::Relaxed);
+        let poll = call.as_mut().poll(cx);
+        most = most.max(count.load(Ordering::Relaxed) - before);
+        poll
+    }));
+    (output, most)
+}
+
+/// The output pipes hold 64 KiB; the host takes a pipe's worth (and at
+/// most one more drain) per poll, then yields.
+const OUTPUT_PER_POLL: u64 = 2 * (64 << 10);
+
+/// A flood of empty stderr lines (a line a byte, which cost the host far
+/// more than the guest pays to write them) is taken a pipe's worth per
+/// poll, as a fuel slice of compute is, not 16 pipes at once (1M lines,
+/// ~25 ms of a release build).
+#[test]
+fn a_stderr_flood_is_taken_a_pipe_per_poll() {
+    let log = LineCount::default();
+    let plugin = hostile_on(
+        &Engine::new(),
+        limits().with_timeout(Some(Duration::from_millis(500))),
+        &log,
+    );
+    let (outcome, most) = most_per_poll(plugin.call("stderr_flood", json!([1])), &log.lines);
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::OutOfFuel { .. } | ErrorKind::Timeout { .. }
+        ),
+        "{error:?}"
+    );
+    let lines = log.lines.load(Ordering::Relaxed);
+    assert!(lines > 2 * OUTPUT_PER_POLL, "only {lines} lines");
+    assert!(most <= OUTPUT_PER_POLL, "{most} lines logged in one poll");
+}
+
+/// A module that writes `line` over and over to stdout, ~60 KB at a time.
+fn stdout_flood(line: &str) -> String {
+    let times = 60_000 / line.len();
+    let data = line.repeat(times).replace('"', "\\\"").replace('\n', "\\n");
+    let len = times * line.len();
+    format!(
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "\10\00\00\00")
+          (data (i32.const 16) "{data}")
+          (func (export "_start")
+            (i32.store (i32.const 4) (i32.const {len}))
+            (loop $again
+              (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+              (br $again))))"#
+    )
+}
+
+/// A flood of notifications is taken a pipe's worth per poll too.
+#[test]
+fn a_notification_flood_is_taken_a_pipe_per_poll() {
+    const LINE: &str = "{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":[]}\n";
+    let count = Arc::new(AtomicU64::new(0));
+    let methods = wasplug_hdk::HostMethods::new(Arc::clone(&count)).notification(
+        "n",
+        |ctx: wasplug_hdk::HostContext<Arc<AtomicU64>>, _: Value| {
+            ctx.state().fetch_add(1, Ordering::Relaxed);
+            async {}
+        },
+    );
+    let plugin = Plugin::builder(stdout_flood(LINE))
+        .limits(
+            limits()
+                .with_timeout(Some(Duration::from_millis(500)))
+                .with_max_notifications(1 << 20),
+        )
+        .host_methods(methods)
+        .grants(Grants::all())
+        .build()
+        .unwrap();
+    let (outcome, most) = most_per_poll(plugin.call("anything", Value::Null), &count);
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::OutOfFuel { .. } | ErrorKind::Timeout { .. }
+        ),
+        "{error:?}"
+    );
+    let per_poll = OUTPUT_PER_POLL / LINE.len() as u64;
+    let total = count.load(Ordering::Relaxed);
+    assert!(total > 2 * per_poll, "only {total} notifications");
+    assert!(most <= per_poll, "{most} notifications in one poll");
+}
