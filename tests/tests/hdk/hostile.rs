@@ -829,3 +829,67 @@ fn a_notification_flood_is_taken_a_pipe_per_poll() {
     assert!(total > 2 * per_poll, "only {total} notifications");
     assert!(most <= per_poll, "{most} notifications in one poll");
 }
+
+/// A module that writes `out` to stdout in one `fd_write`, then does
+/// `then`.
+fn writes_then(out: &str, then: &str) -> String {
+    let data: String = out.bytes().map(|b| format!("\\{b:02x}")).collect();
+    format!(
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "\00\01\00\00")
+          (data (i32.const 256) "{data}")
+          (func (export "_start")
+            (i32.store (i32.const 4) (i32.const {len}))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            {then}))"#,
+        len = out.len()
+    )
+}
+
+/// Whatever the guest does after its answer (trap, exit with a status,
+/// loop or sleep forever, wait for input, write garbage, a second answer or
+/// a request) does not change the answer, and the call ends at once: the
+/// guest runs no further than the step that wrote it.
+#[test]
+fn what_the_guest_does_after_its_answer_changes_nothing() {
+    const ANSWER: &str = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"done\"}\n";
+    // A clock subscription 1000 s away at 64, polled into events at 128.
+    let sleep = "(i64.store (i32.const 88) (i64.const 1000000000000))
+        (i32.store8 (i32.const 72) (i32.const 0))
+        (i32.store (i32.const 80) (i32.const 1))
+        (drop (call $poll (i32.const 64) (i32.const 128) (i32.const 1) (i32.const 12)))";
+    let read = "(drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))";
+    let cases = [
+        ("a trap", String::new(), "unreachable"),
+        ("an exit", String::new(), "(call $exit (i32.const 7))"),
+        ("a loop", String::new(), "(loop (br 0))"),
+        ("a sleep", String::new(), sleep),
+        ("a read", String::new(), read),
+        ("garbage", "garbage\n".to_owned(), "(loop (br 0))"),
+        ("a second answer", ANSWER.replace("done", "again"), ""),
+        (
+            "a request",
+            "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"echo\",\"params\":[1]}\n".to_owned(),
+            read,
+        ),
+    ];
+    let timeout = Duration::from_secs(60);
+    for (what, more, then) in cases {
+        let plugin = Plugin::builder(writes_then(&format!("{ANSWER}{more}"), then))
+            .limits(Limits::default().with_timeout(Some(timeout)))
+            .host_methods(echo_methods())
+            .grants(Grants::methods(["echo"]))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let answer = block_on(plugin.call("anything", Value::Null));
+        assert_eq!(answer.ok(), Some(json!("done")), "the answer, then {what}");
+        let took = started.elapsed();
+        assert!(took < BOUND, "the answer, then {what}: {took:?}");
+    }
+}
