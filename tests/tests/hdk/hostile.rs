@@ -757,16 +757,15 @@ fn a_stderr_flood_is_taken_a_pipe_per_poll() {
     let log = LineCount::default();
     let plugin = hostile_on(
         &Engine::new(),
-        limits().with_timeout(Some(Duration::from_millis(500))),
+        limits()
+            .with_fuel(None)
+            .with_timeout(Some(Duration::from_millis(500))),
         &log,
     );
     let (outcome, most) = most_per_poll(plugin.call("stderr_flood", json!([1])), &log.lines);
     let error = outcome.unwrap_err();
     assert!(
-        matches!(
-            error.kind(),
-            ErrorKind::OutOfFuel { .. } | ErrorKind::Timeout { .. }
-        ),
+        matches!(error.kind(), ErrorKind::Timeout { .. }),
         "{error:?}"
     );
     let lines = log.lines.load(Ordering::Relaxed);
@@ -793,10 +792,12 @@ fn stdout_flood(line: &str) -> String {
     )
 }
 
-/// A flood of notifications is taken a pipe's worth per poll too.
-#[test]
-fn a_notification_flood_is_taken_a_pipe_per_poll() {
-    const LINE: &str = "{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":[]}\n";
+/// The notification the flood below sends.
+const NOTIFICATION: &str = "{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":[]}\n";
+
+/// A plugin that sends [`NOTIFICATION`] forever under `limits`, and the
+/// count of those its handler saw.
+fn notification_flood(limits: Limits) -> (Plugin, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));
     let methods = wasplug_hdk::HostMethods::new(Arc::clone(&count)).notification(
         "n",
@@ -805,16 +806,20 @@ fn a_notification_flood_is_taken_a_pipe_per_poll() {
             async {}
         },
     );
-    let plugin = Plugin::builder(stdout_flood(LINE))
-        .limits(
-            limits()
-                .with_timeout(Some(Duration::from_millis(500)))
-                .with_max_notifications(1 << 20),
-        )
+    let plugin = Plugin::builder(stdout_flood(NOTIFICATION))
+        .limits(limits.with_max_notifications(1 << 20))
         .host_methods(methods)
         .grants(Grants::all())
         .build()
         .unwrap();
+    (plugin, count)
+}
+
+/// A flood of notifications is taken a pipe's worth per poll too.
+#[test]
+fn a_notification_flood_is_taken_a_pipe_per_poll() {
+    let (plugin, count) =
+        notification_flood(limits().with_timeout(Some(Duration::from_millis(500))));
     let (outcome, most) = most_per_poll(plugin.call("anything", Value::Null), &count);
     let error = outcome.unwrap_err();
     assert!(
@@ -824,7 +829,7 @@ fn a_notification_flood_is_taken_a_pipe_per_poll() {
         ),
         "{error:?}"
     );
-    let per_poll = OUTPUT_PER_POLL / LINE.len() as u64;
+    let per_poll = OUTPUT_PER_POLL / NOTIFICATION.len() as u64;
     let total = count.load(Ordering::Relaxed);
     assert!(total > 2 * per_poll, "only {total} notifications");
     assert!(most <= per_poll, "{most} notifications in one poll");
@@ -892,4 +897,52 @@ fn what_the_guest_does_after_its_answer_changes_nothing() {
         let took = started.elapsed();
         assert!(took < BOUND, "the answer, then {what}: {took:?}");
     }
+}
+
+/// The budget of the floods that pay for their lines.
+const FLOOD_FUEL: u64 = 1_000_000;
+
+/// Each stderr line costs the guest fuel (32 units), not only its bytes (a
+/// quarter of a unit each): a flood of empty lines, a line a byte, which
+/// cost the host 60-100 times the fuel it paid, ends out of fuel after some
+/// 31,000 lines (and at most one more pipe of them), not 4,000,000.
+#[test]
+fn a_stderr_flood_pays_fuel_for_each_line() {
+    let log = LineCount::default();
+    let plugin = hostile_on(
+        &Engine::new(),
+        limits()
+            .with_fuel(Some(FLOOD_FUEL))
+            .with_timeout(Some(Duration::from_secs(60))),
+        &log,
+    );
+    let (error, _) = fails(&plugin, "stderr_flood", json!([1]));
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { limit: FLOOD_FUEL }),
+        "{error:?}"
+    );
+    let lines = log.lines.load(Ordering::Relaxed);
+    assert!(lines <= FLOOD_FUEL / 32 + (64 << 10), "{lines} lines");
+    still_serves(&plugin);
+}
+
+/// Each message costs the guest fuel for the host's parsing and dispatch
+/// (168 units with its line), not only its bytes: a notification flood
+/// ends out of fuel after some 5,600 notifications (and at most one more
+/// pipe of them), not 90,000.
+#[test]
+fn a_notification_flood_pays_fuel_for_each_message() {
+    let (plugin, count) = notification_flood(
+        limits()
+            .with_fuel(Some(FLOOD_FUEL))
+            .with_timeout(Some(Duration::from_secs(60))),
+    );
+    let (error, _) = fails(&plugin, "anything", Value::Null);
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { limit: FLOOD_FUEL }),
+        "{error:?}"
+    );
+    let per_pipe = (64 << 10) / NOTIFICATION.len() as u64;
+    let sent = count.load(Ordering::Relaxed);
+    assert!(sent <= FLOOD_FUEL / 168 + per_pipe, "{sent} notifications");
 }
