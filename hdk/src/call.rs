@@ -129,8 +129,9 @@ pub struct CallReport {
     /// handlers). Serialized as `wall_time_us`, whole microseconds.
     #[serde(rename = "wall_time_us", serialize_with = "micros")]
     pub wall_time: Duration,
-    /// Fuel the call used (its start function, `_start`, and the WASI work
-    /// charged as fuel): exactly what counts against its budget.
+    /// Fuel the call used (its start function, `_start`, the WASI work and
+    /// the host's work on its output lines charged as fuel): exactly what
+    /// counts against its budget.
     pub fuel_used: u64,
     /// The most linear memory plus tables the guest held, in bytes, counted
     /// as for [`Limits::memory`](crate::Limits::memory). An instance never
