@@ -744,6 +744,14 @@ fn most_per_poll<F: std::future::Future>(call: F, count: &AtomicU64) -> (F::Outp
     (output, most)
 }
 
+/// The hostile guest with this fuel budget and timeout, and the count of
+/// the lines it logs.
+fn counting_lines(fuel: Option<u64>, timeout: Duration) -> (Plugin, LineCount) {
+    let log = LineCount::default();
+    let limits = limits().with_fuel(fuel).with_timeout(Some(timeout));
+    (hostile_on(&Engine::new(), limits, &log), log)
+}
+
 /// The output pipes hold 64 KiB; the host takes a pipe's worth (and at
 /// most one more drain) per poll, then yields.
 const OUTPUT_PER_POLL: u64 = 2 * (64 << 10);
@@ -754,14 +762,7 @@ const OUTPUT_PER_POLL: u64 = 2 * (64 << 10);
 /// ~25 ms of a release build).
 #[test]
 fn a_stderr_flood_is_taken_a_pipe_per_poll() {
-    let log = LineCount::default();
-    let plugin = hostile_on(
-        &Engine::new(),
-        limits()
-            .with_fuel(None)
-            .with_timeout(Some(Duration::from_millis(500))),
-        &log,
-    );
+    let (plugin, log) = counting_lines(None, Duration::from_millis(500));
     let (outcome, most) = most_per_poll(plugin.call("stderr_flood", json!([1])), &log.lines);
     let error = outcome.unwrap_err();
     assert!(
@@ -775,21 +776,10 @@ fn a_stderr_flood_is_taken_a_pipe_per_poll() {
 
 /// A module that writes `line` over and over to stdout, ~60 KB at a time.
 fn stdout_flood(line: &str) -> String {
-    let times = 60_000 / line.len();
-    let data = line.repeat(times).replace('"', "\\\"").replace('\n', "\\n");
-    let len = times * line.len();
-    format!(
-        r#"(module
-          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
-          (memory (export "memory") 1)
-          (data (i32.const 0) "\10\00\00\00")
-          (data (i32.const 16) "{data}")
-          (func (export "_start")
-            (i32.store (i32.const 4) (i32.const {len}))
-            (loop $again
-              (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
-              (br $again))))"#
-    )
+    let again = "(loop $again
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (br $again))";
+    writes_then(&line.repeat(60_000 / line.len()), again)
 }
 
 /// The notification the flood below sends.
@@ -908,14 +898,7 @@ const FLOOD_FUEL: u64 = 1_000_000;
 /// 31,000 lines (and at most one more pipe of them), not 4,000,000.
 #[test]
 fn a_stderr_flood_pays_fuel_for_each_line() {
-    let log = LineCount::default();
-    let plugin = hostile_on(
-        &Engine::new(),
-        limits()
-            .with_fuel(Some(FLOOD_FUEL))
-            .with_timeout(Some(Duration::from_secs(60))),
-        &log,
-    );
+    let (plugin, log) = counting_lines(Some(FLOOD_FUEL), Duration::from_secs(60));
     let (error, _) = fails(&plugin, "stderr_flood", json!([1]));
     assert!(
         matches!(error.kind(), ErrorKind::OutOfFuel { limit: FLOOD_FUEL }),
