@@ -33,6 +33,8 @@ pub struct LineFramer {
     complete: usize,
     /// Dropping the rest of an overlong line, up to its `\n`.
     discarding: bool,
+    /// Every `\n` pushed so far.
+    ended: u64,
 }
 
 /// Compact the buffer once at least this many consumed bytes sit in front of it
@@ -48,6 +50,7 @@ impl LineFramer {
             start: 0,
             complete: 0,
             discarding: false,
+            ended: 0,
         }
     }
 
@@ -70,6 +73,7 @@ impl LineFramer {
                 Some(newline) => {
                     let (segment, rest) = bytes.split_at(newline);
                     bytes = rest.get(1..).unwrap_or_default();
+                    self.ended = self.ended.saturating_add(1);
                     if self.discarding {
                         self.discarding = false;
                     } else if pending.saturating_add(segment.len()) > self.max_line {
@@ -136,6 +140,13 @@ impl LineFramer {
         self.start < self.complete
     }
 
+    /// How many lines ended (`\n` bytes were pushed) so far: blank,
+    /// overlong and not yet taken ones included. What a caller charges for
+    /// framing, whatever the lines turn out to be.
+    pub fn lines_ended(&self) -> u64 {
+        self.ended
+    }
+
     /// Bytes held that do not yet form a line (the incomplete last line).
     pub fn pending_bytes(&self) -> usize {
         self.buf.len() - self.complete
@@ -170,6 +181,7 @@ mod tests {
     fn splits_and_strips() {
         let mut f = LineFramer::new(100);
         f.push(b"a\r\n\n  \r\n\t\nb\nc").unwrap();
+        assert_eq!(f.lines_ended(), 5);
         assert_eq!(lines(&mut f), vec![Ok("a".into()), Ok("b".into())]);
         assert_eq!(f.pending_bytes(), 1);
         f.push(b"d\n").unwrap();

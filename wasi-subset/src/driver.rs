@@ -105,6 +105,11 @@ impl GuestState {
         (limiter.limit.take(), (limiter.memory, limiter.tables))
     }
 
+    /// Linear memory plus tables the limiter counts, in bytes.
+    pub(crate) fn counted(&self) -> u64 {
+        self.limiter.memory.saturating_add(self.limiter.tables)
+    }
+
     /// Sets the memory limit and the limiter's counts (linear memory, table
     /// bytes), and forgets any refusal.
     pub(crate) fn restore_limit(&mut self, limit: Option<u64>, (memory, tables): (u64, u64)) {
@@ -381,6 +386,19 @@ impl Guest {
         self.meter.used
     }
 
+    /// Charges `units` of fuel for host work done for the guest outside its
+    /// WASI calls (an embedder taking its output line by line, say), as a
+    /// WASI function charges its own: more than the budget has left takes
+    /// it to zero, and the guest then ends out of fuel at its next step.
+    /// Nothing is charged when the engine does not meter fuel.
+    pub fn charge_fuel(&mut self, units: u64) {
+        if self.store.get_fuel().is_err() {
+            return;
+        }
+        let used = self.meter.used.saturating_add(units);
+        self.meter.used = self.meter.limits.fuel.map_or(used, |limit| used.min(limit));
+    }
+
     /// How often a suspended WASI call finished and the guest resumed.
     pub fn resumes(&self) -> u64 {
         self.resumes
@@ -400,8 +418,7 @@ impl Guest {
 
     /// Linear memory plus tables the guest holds, in bytes.
     pub fn memory_used(&self) -> u64 {
-        let limiter = &self.store.data().limiter;
-        limiter.memory.saturating_add(limiter.tables)
+        self.store.data().counted()
     }
 
     /// Runs the guest until it stops, and says why.

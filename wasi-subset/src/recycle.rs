@@ -24,8 +24,9 @@
 //! Modules that cannot be reset this way (more memories or none exported as
 //! `memory`, mutable globals holding references) get fresh instances as
 //! before. The pool is small: at most [`IDLE_MAX`] instances and
-//! [`IDLE_BYTES_MAX`] of their memory per program; past that, a finished
-//! instance is dropped.
+//! [`IDLE_BYTES_MAX`] of their memory and tables per program; past that, a
+//! finished instance is dropped. An instance larger than that by itself is
+//! never pooled, so nothing is captured or copied for it either.
 
 use crate::{driver::GuestState, module::EXPORT_TABLE, warm::Globals};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -35,7 +36,10 @@ use wasmi::{Global, Instance, Memory, Ref, Store, Table, Val};
 /// ([`Program::with_idle_instances`](crate::Program::with_idle_instances)).
 pub const IDLE_MAX: usize = 4;
 
-/// Most bytes of linear memory the idle instances of a program hold together.
+/// Most bytes the idle instances of a program hold together: linear memory
+/// and tables, counted as for the memory limit (a table element as
+/// [`TABLE_ELEMENT_BYTES`](crate::TABLE_ELEMENT_BYTES), which covers the
+/// table and the copy its reset is made from).
 pub const IDLE_BYTES_MAX: u64 = 32 << 20;
 
 /// The prefix of the names under which a recyclable module exports its
@@ -162,6 +166,11 @@ impl Pool {
         instance: Instance,
     ) -> Option<Handles> {
         let memory = instance.get_memory(&*store, "memory")?;
+        // Too large for the pool: it would never be put back, so neither
+        // its fresh state nor copies of its tables are worth keeping.
+        if store.data().counted() > IDLE_BYTES_MAX {
+            return None;
+        }
         let globals = self
             .globals
             .iter()
@@ -225,7 +234,10 @@ impl Pool {
         if !same_size {
             return;
         }
-        let room = usize::try_from(IDLE_BYTES_MAX / memory.max(1))
+        // Memory and tables as the limiter counted them in a fresh instance,
+        // which this one matches.
+        let bytes = fresh.counted.0.saturating_add(fresh.counted.1);
+        let room = usize::try_from(IDLE_BYTES_MAX / bytes.max(1))
             .unwrap_or(usize::MAX)
             .min(self.max);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
@@ -437,6 +449,44 @@ mod tests {
         let mut guest = Guest::new(&program, WasiCtx::builder().build(), small);
         assert!(!guest.is_recycled());
         assert_eq!(run(&mut guest), End::MemoryLimit { limit: 1_000 });
+    }
+
+    /// Runs `count` guests of `program` at once, to their end, then drops
+    /// them all.
+    fn run_at_once(program: &Program, count: usize) {
+        let mut guests: Vec<Guest> = (0..count).map(|_| guest(program)).collect();
+        for guest in &mut guests {
+            assert_eq!(run(guest), End::Exit(0));
+        }
+    }
+
+    #[test]
+    fn tables_count_toward_the_bytes_of_the_pool() {
+        // 1,100,000 elements count 8.8 MB: three such instances fit in the
+        // 32 MiB of the pool, not four.
+        let wat = r#"(module (memory (export "memory") 1) (table 1100000 funcref)
+          (func (export "_start")))"#;
+        let program = Program::new(&engine(), wat.as_bytes()).unwrap();
+        run_at_once(&program, super::IDLE_MAX);
+        assert_eq!(program.pool().unwrap().idle_count(), 3);
+    }
+
+    #[test]
+    fn an_instance_larger_than_the_pool_leaves_nothing_behind() {
+        for wat in [
+            // 33 MiB of memory.
+            r#"(module (memory (export "memory") 528) (func (export "_start")))"#,
+            // 5,000,000 table elements: 40 MB.
+            r#"(module (memory (export "memory") 1) (table 5000000 funcref)
+               (func (export "_start")))"#,
+        ] {
+            let program = Program::new(&engine(), wat.as_bytes()).unwrap();
+            run_at_once(&program, 2);
+            let pool = program.pool().unwrap();
+            assert_eq!(pool.idle_count(), 0, "{wat}");
+            // No image of a fresh instance is kept for good.
+            assert!(pool.fresh.get().is_none(), "{wat}");
+        }
     }
 
     #[test]

@@ -263,6 +263,12 @@ fn a_notification_handler_that_never_finishes_times_out() {
         .notification("progress", |_ctx: HostContext<()>, _step: Value| {
             futures::future::pending::<()>().boxed()
         });
+    times_out(methods, timeout, "notify");
+}
+
+/// Calls the test plugin's `method` with `[1]`, with `methods` granted and
+/// `timeout`, and checks the call timed out, on time.
+fn times_out<S: Send + Sync + 'static>(methods: HostMethods<S>, timeout: Duration, method: &str) {
     let plugin = Plugin::from_file(guests::TEST_PLUGIN)
         .limits(Limits::default().with_timeout(Some(timeout)))
         .host_methods(methods)
@@ -271,10 +277,41 @@ fn a_notification_handler_that_never_finishes_times_out() {
         .unwrap();
     let started = Instant::now();
     let error =
-        futures::executor::block_on(plugin.call("notify", serde_json::json!([1]))).unwrap_err();
+        futures::executor::block_on(plugin.call(method, serde_json::json!([1]))).unwrap_err();
+    let took = started.elapsed();
     assert!(
-        matches!(error.kind(), ErrorKind::Timeout { .. }),
+        matches!(error.kind(), ErrorKind::Timeout { limit } if *limit == timeout),
         "{error:?}"
     );
-    assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
+    assert!(took >= timeout && took < BOUND, "took {took:?}");
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A host method that never answers: the call ends at its timeout, and the
+/// method's future is dropped with it (nothing of the call lives on).
+#[test]
+fn a_host_call_that_never_answers_times_out() {
+    let timeout = Duration::from_millis(300);
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let methods = HostMethods::new(Arc::clone(&dropped)).method(
+        "echo",
+        |ctx: HostContext<Arc<std::sync::atomic::AtomicBool>>, _: Value| {
+            let flag = DropFlag(Arc::clone(ctx.state()));
+            async move {
+                let _flag = flag;
+                futures::future::pending::<()>().await;
+                Ok::<Value, wasplug_hdk::RpcError>(Value::Null)
+            }
+        },
+    );
+    times_out(methods, timeout, "many_echo");
+    assert!(dropped.load(Ordering::SeqCst), "the host call lives on");
 }

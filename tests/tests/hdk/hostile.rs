@@ -729,3 +729,203 @@ fn wasi_heavy_loops_do_not_starve_others_on_their_thread() {
         );
     }
 }
+
+/// Polls `call` to its end on this thread; returns its output and the most
+/// `count` grew during one poll.
+fn most_per_poll<F: std::future::Future>(call: F, count: &AtomicU64) -> (F::Output, u64) {
+    let mut call = std::pin::pin!(call);
+    let mut most = 0;
+    let output = block_on(std::future::poll_fn(|cx| {
+        let before = count.load(Ordering::Relaxed);
+        let poll = call.as_mut().poll(cx);
+        most = most.max(count.load(Ordering::Relaxed) - before);
+        poll
+    }));
+    (output, most)
+}
+
+/// The hostile guest with this fuel budget and timeout, and the count of
+/// the lines it logs.
+fn counting_lines(fuel: Option<u64>, timeout: Duration) -> (Plugin, LineCount) {
+    let log = LineCount::default();
+    let limits = limits().with_fuel(fuel).with_timeout(Some(timeout));
+    (hostile_on(&Engine::new(), limits, &log), log)
+}
+
+/// The output pipes hold 64 KiB; the host takes a pipe's worth (and at
+/// most one more drain) per poll, then yields.
+const OUTPUT_PER_POLL: u64 = 2 * (64 << 10);
+
+/// A flood of empty stderr lines (a line a byte, which cost the host far
+/// more than the guest pays to write them) is taken a pipe's worth per
+/// poll, as a fuel slice of compute is, not 16 pipes at once (1M lines,
+/// ~25 ms of a release build).
+#[test]
+fn a_stderr_flood_is_taken_a_pipe_per_poll() {
+    let (plugin, log) = counting_lines(None, Duration::from_millis(500));
+    let (outcome, most) = most_per_poll(plugin.call("stderr_flood", json!([1])), &log.lines);
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::Timeout { .. }),
+        "{error:?}"
+    );
+    let lines = log.lines.load(Ordering::Relaxed);
+    assert!(lines > 2 * OUTPUT_PER_POLL, "only {lines} lines");
+    assert!(most <= OUTPUT_PER_POLL, "{most} lines logged in one poll");
+}
+
+/// A module that writes `line` over and over to stdout, ~60 KB at a time.
+fn stdout_flood(line: &str) -> String {
+    let again = "(loop $again
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (br $again))";
+    writes_then(&line.repeat(60_000 / line.len()), again)
+}
+
+/// The notification the flood below sends.
+const NOTIFICATION: &str = "{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":[]}\n";
+
+/// A plugin that sends [`NOTIFICATION`] forever under `limits`, and the
+/// count of those its handler saw.
+fn notification_flood(limits: Limits) -> (Plugin, Arc<AtomicU64>) {
+    let count = Arc::new(AtomicU64::new(0));
+    let methods = wasplug_hdk::HostMethods::new(Arc::clone(&count)).notification(
+        "n",
+        |ctx: wasplug_hdk::HostContext<Arc<AtomicU64>>, _: Value| {
+            ctx.state().fetch_add(1, Ordering::Relaxed);
+            async {}
+        },
+    );
+    let plugin = Plugin::builder(stdout_flood(NOTIFICATION))
+        .limits(limits.with_max_notifications(1 << 20))
+        .host_methods(methods)
+        .grants(Grants::all())
+        .build()
+        .unwrap();
+    (plugin, count)
+}
+
+/// A flood of notifications is taken a pipe's worth per poll too.
+#[test]
+fn a_notification_flood_is_taken_a_pipe_per_poll() {
+    let (plugin, count) =
+        notification_flood(limits().with_timeout(Some(Duration::from_millis(500))));
+    let (outcome, most) = most_per_poll(plugin.call("anything", Value::Null), &count);
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::OutOfFuel { .. } | ErrorKind::Timeout { .. }
+        ),
+        "{error:?}"
+    );
+    let per_poll = OUTPUT_PER_POLL / NOTIFICATION.len() as u64;
+    let total = count.load(Ordering::Relaxed);
+    assert!(total > 2 * per_poll, "only {total} notifications");
+    assert!(most <= per_poll, "{most} notifications in one poll");
+}
+
+/// A module that writes `out` to stdout in one `fd_write`, then does
+/// `then`.
+fn writes_then(out: &str, then: &str) -> String {
+    let data: String = out.bytes().map(|b| format!("\\{b:02x}")).collect();
+    format!(
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "\00\01\00\00")
+          (data (i32.const 256) "{data}")
+          (func (export "_start")
+            (i32.store (i32.const 4) (i32.const {len}))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            {then}))"#,
+        len = out.len()
+    )
+}
+
+/// Whatever the guest does after its answer (trap, exit with a status,
+/// loop or sleep forever, wait for input, write garbage, a second answer or
+/// a request) does not change the answer, and the call ends at once: the
+/// guest runs no further than the step that wrote it.
+#[test]
+fn what_the_guest_does_after_its_answer_changes_nothing() {
+    const ANSWER: &str = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"done\"}\n";
+    // A clock subscription 1000 s away at 64, polled into events at 128.
+    let sleep = "(i64.store (i32.const 88) (i64.const 1000000000000))
+        (i32.store8 (i32.const 72) (i32.const 0))
+        (i32.store (i32.const 80) (i32.const 1))
+        (drop (call $poll (i32.const 64) (i32.const 128) (i32.const 1) (i32.const 12)))";
+    let read = "(drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))";
+    let cases = [
+        ("a trap", String::new(), "unreachable"),
+        ("an exit", String::new(), "(call $exit (i32.const 7))"),
+        ("a loop", String::new(), "(loop (br 0))"),
+        ("a sleep", String::new(), sleep),
+        ("a read", String::new(), read),
+        ("garbage", "garbage\n".to_owned(), "(loop (br 0))"),
+        ("a second answer", ANSWER.replace("done", "again"), ""),
+        (
+            "a request",
+            "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"echo\",\"params\":[1]}\n".to_owned(),
+            read,
+        ),
+    ];
+    let timeout = Duration::from_secs(60);
+    for (what, more, then) in cases {
+        let plugin = Plugin::builder(writes_then(&format!("{ANSWER}{more}"), then))
+            .limits(Limits::default().with_timeout(Some(timeout)))
+            .host_methods(echo_methods())
+            .grants(Grants::methods(["echo"]))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let answer = block_on(plugin.call("anything", Value::Null));
+        assert_eq!(answer.ok(), Some(json!("done")), "the answer, then {what}");
+        let took = started.elapsed();
+        assert!(took < BOUND, "the answer, then {what}: {took:?}");
+    }
+}
+
+/// The budget of the floods that pay for their lines.
+const FLOOD_FUEL: u64 = 1_000_000;
+
+/// Each stderr line costs the guest fuel (32 units), not only its bytes (a
+/// quarter of a unit each): a flood of empty lines, a line a byte, which
+/// cost the host 60-100 times the fuel it paid, ends out of fuel after some
+/// 31,000 lines (and at most one more pipe of them), not 4,000,000.
+#[test]
+fn a_stderr_flood_pays_fuel_for_each_line() {
+    let (plugin, log) = counting_lines(Some(FLOOD_FUEL), Duration::from_secs(60));
+    let (error, _) = fails(&plugin, "stderr_flood", json!([1]));
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { limit: FLOOD_FUEL }),
+        "{error:?}"
+    );
+    let lines = log.lines.load(Ordering::Relaxed);
+    assert!(lines <= FLOOD_FUEL / 32 + (64 << 10), "{lines} lines");
+    still_serves(&plugin);
+}
+
+/// Each message costs the guest fuel for the host's parsing and dispatch
+/// (168 units with its line), not only its bytes: a notification flood
+/// ends out of fuel after some 5,600 notifications (and at most one more
+/// pipe of them), not 90,000.
+#[test]
+fn a_notification_flood_pays_fuel_for_each_message() {
+    let (plugin, count) = notification_flood(
+        limits()
+            .with_fuel(Some(FLOOD_FUEL))
+            .with_timeout(Some(Duration::from_secs(60))),
+    );
+    let (error, _) = fails(&plugin, "anything", Value::Null);
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { limit: FLOOD_FUEL }),
+        "{error:?}"
+    );
+    let per_pipe = (64 << 10) / NOTIFICATION.len() as u64;
+    let sent = count.load(Ordering::Relaxed);
+    assert!(sent <= FLOOD_FUEL / 168 + per_pipe, "{sent} notifications");
+}
