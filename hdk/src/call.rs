@@ -9,7 +9,7 @@ use crate::{
 use futures::{StreamExt, stream::FuturesUnordered};
 use serde::Serialize;
 use std::{
-    collections::{BTreeSet, VecDeque},
+    collections::{BTreeMap, VecDeque, btree_map::Entry},
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -255,18 +255,25 @@ pub(crate) struct Call {
     /// Host calls that answered as soon as they were made, in order, to be
     /// delivered with the others (no task, no allocation for them).
     answered: Vec<HostReply>,
-    /// The ids of the host calls in flight (not yet answered): a request
-    /// reusing one of them breaks the protocol (P-3). Ordered, not hashed:
-    /// the plugin picks the ids, so no hash may be predictable, and SipHash
-    /// on every host call cost more than a few comparisons (its one leaf
-    /// stays allocated between calls).
-    host_call_ids: BTreeSet<RequestId>,
+    /// The ids of the host calls in flight (not yet answered), with the
+    /// bytes each request took (counted in `held`): a request reusing one
+    /// of them breaks the protocol (P-3). Ordered, not hashed: the plugin
+    /// picks the ids, so no hash may be predictable, and SipHash on every
+    /// host call cost more than a few comparisons (its one leaf stays
+    /// allocated between calls).
+    host_call_ids: BTreeMap<RequestId, usize>,
+    /// Bytes of the guest's messages the host holds: host calls in flight
+    /// and notifications waiting for their handlers (each counted by its
+    /// line). Past [`Limits::max_line`](crate::Limits::max_line), the
+    /// guest's output is left in its pipe until some are done, as with a
+    /// full notification queue.
+    held: usize,
     /// Notification handlers, run one after the other in arrival order, and
     /// all run before the call returns. At most
     /// [`Limits::max_notifications`](crate::Limits::max_notifications) wait:
     /// then the guest's output is left in its pipe, and a guest that writes
     /// more is suspended until they have run.
-    notifications: VecDeque<BoxFuture<()>>,
+    notifications: VecDeque<(usize, BoxFuture<()>)>,
     /// The answer, once it came, while notifications still run.
     answer: Option<Result<Box<RawValue>, ErrorKind>>,
     timer: Option<Sleep>,
@@ -337,7 +344,8 @@ impl Call {
             framer,
             host_calls: FuturesUnordered::new(),
             answered: Vec::new(),
-            host_call_ids: BTreeSet::new(),
+            host_call_ids: BTreeMap::new(),
+            held: 0,
             notifications: VecDeque::new(),
             answer: None,
             timer: None,
@@ -417,8 +425,9 @@ impl Call {
                 .saturating_add(lines.saturating_mul(LOG_LINE_FUEL));
         }
         let max_notifications = self.shared.limits.max_notifications();
+        let max_held = self.shared.limits.max_line();
         loop {
-            if self.notifications.len() >= max_notifications {
+            if self.notifications.len() >= max_notifications || self.held >= max_held {
                 return Ok(None);
             }
             let line = match self.framer.next_line() {
@@ -447,12 +456,18 @@ impl Call {
                 Event::Response { result, .. } => return Ok(Some(result)),
                 Event::Request { id, method, params } => {
                     // Filed here, in one look-up (a failed spawn ends the call).
-                    if !self.host_call_ids.insert(id.clone()) {
-                        let source = ProtocolError::DuplicateRequestId {
-                            id: serde_json::to_string(&id).unwrap_or_default(),
-                            line: wasplug_protocol::excerpt(&line),
-                        };
-                        return Err(ErrorKind::Protocol { source });
+                    match self.host_call_ids.entry(id.clone()) {
+                        Entry::Vacant(entry) => {
+                            entry.insert(line.len());
+                            self.held = self.held.saturating_add(line.len());
+                        }
+                        Entry::Occupied(_) => {
+                            let source = ProtocolError::DuplicateRequestId {
+                                id: serde_json::to_string(&id).unwrap_or_default(),
+                                line: wasplug_protocol::excerpt(&line),
+                            };
+                            return Err(ErrorKind::Protocol { source });
+                        }
                     }
                     self.spawn_host_call(id, &method, params, cx)?
                 }
@@ -463,7 +478,8 @@ impl Call {
                             .router
                             .notify(&self.shared.name, &method, params)
                     {
-                        self.notifications.push_back(handler);
+                        self.held = self.held.saturating_add(line.len());
+                        self.notifications.push_back((line.len(), handler));
                     }
                 }
             }
@@ -599,26 +615,38 @@ impl Call {
         let mut answered = std::mem::take(&mut self.answered);
         let mut delivered = !answered.is_empty();
         for (id, result) in answered.drain(..) {
-            self.host_call_ids.remove(&id);
+            self.forget_host_call(&id);
             self.deliver(&id, &result)?;
         }
         // Its capacity kept for the next ones.
         self.answered = answered;
         while let Poll::Ready(Some((id, result))) = self.host_calls.poll_next_unpin(cx) {
-            self.host_call_ids.remove(&id);
+            self.forget_host_call(&id);
             self.deliver(&id, &result)?;
             delivered = true;
         }
         Ok(delivered)
     }
 
+    /// Takes an answered host call off the books: its id may be used again,
+    /// and its request's bytes are no longer held.
+    fn forget_host_call(&mut self, id: &RequestId) {
+        if let Some(bytes) = self.host_call_ids.remove(id) {
+            self.held = self.held.saturating_sub(bytes);
+        }
+    }
+
     /// Runs the notification handlers in order, as far as they go; says
     /// whether any finished.
     fn run_notifications(&mut self, cx: &mut Context<'_>) -> bool {
         let mut finished = false;
-        while let Some(front) = self.notifications.front_mut() {
+        while let Some((_, front)) = self.notifications.front_mut() {
             match front.as_mut().poll(cx) {
-                Poll::Ready(()) => drop(self.notifications.pop_front()),
+                Poll::Ready(()) => {
+                    if let Some((bytes, _)) = self.notifications.pop_front() {
+                        self.held = self.held.saturating_sub(bytes);
+                    }
+                }
                 Poll::Pending => break,
             }
             finished = true;
@@ -754,6 +782,7 @@ impl Future for Call {
             this.host_calls.clear();
             this.answered.clear();
             this.host_call_ids.clear();
+            this.held = 0;
             this.notifications.clear();
             this.timer = None;
         }

@@ -111,7 +111,11 @@ impl Limits {
 
     /// Largest message line the guest may write, and the most stdout bytes
     /// not yet forming a line; more ends the call with
-    /// [`crate::Error::LineTooLong`].
+    /// [`crate::Error::LineTooLong`]. It also bounds the guest's messages
+    /// the host holds: once host calls in flight and notifications waiting
+    /// for their handlers take this many bytes (counted by their lines),
+    /// the guest's output is not read until some are done (the guest is
+    /// suspended on its next write: backpressure, not an error).
     pub fn with_max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes.max(1);
         self

@@ -224,35 +224,95 @@ struct Queue {
 
 #[test]
 fn the_notification_queue_is_bounded_and_nothing_is_lost() {
+    notifications_wait_at_most(Limits::default().with_max_notifications(4), 4);
+}
+
+#[test]
+fn notifications_waiting_hold_at_most_a_line_limit() {
+    // Each `progress` notification is a line of about 50 bytes.
+    notifications_wait_at_most(Limits::default().with_max_line(256), 256 / 40 + 1);
+}
+
+/// Has the test plugin send 2000 notifications whose handlers each take a
+/// turn, under `limits`: all are handled, in order, and at most `most`
+/// wait at once.
+fn notifications_wait_at_most(limits: Limits, most: usize) {
+    on_each_executor(move || {
+        let limits = limits.clone();
+        async move {
+            let queue = Arc::new(Queue::default());
+            let methods = HostMethods::new(Arc::clone(&queue)).notification(
+                "progress",
+                |ctx: HostContext<Arc<Queue>>, [step]: [usize; 1]| {
+                    let queue = Arc::clone(ctx.state());
+                    let made = queue.made.fetch_add(1, Ordering::SeqCst) + 1;
+                    let waiting = made - queue.done.load(Ordering::SeqCst);
+                    queue.most_waiting.fetch_max(waiting, Ordering::SeqCst);
+                    async move {
+                        YieldOnce(false).await;
+                        if queue.done.fetch_add(1, Ordering::SeqCst) == step {
+                            queue.in_order.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                },
+            );
+            let plugin = Plugin::from_file(guests::TEST_PLUGIN)
+                .limits(limits.clone())
+                .host_methods(methods)
+                .grants(Grants::all())
+                .build()
+                .unwrap();
+            let n: usize = plugin.call_typed("notify", &[2000]).await.unwrap();
+            assert_eq!(n, 2000);
+            assert_eq!(queue.done.load(Ordering::SeqCst), 2000);
+            assert_eq!(queue.in_order.load(Ordering::SeqCst), 2000);
+            let waited = queue.most_waiting.load(Ordering::SeqCst);
+            assert!(waited <= most, "{waited} notifications waited at once");
+        }
+    });
+}
+
+/// Host calls running, and the most that ran at once.
+#[derive(Default)]
+struct Gauge {
+    running: AtomicUsize,
+    most: AtomicUsize,
+}
+
+#[test]
+fn host_calls_in_flight_hold_at_most_a_line_limit_of_requests() {
+    // Each `echo` request of `concurrent_echo` is a line of 40-60 bytes: a
+    // line limit of 256 lets a handful be held at once, where the host-call
+    // limit (64) would let all 40 in.
+    const MAX_LINE: usize = 256;
     on_each_executor(|| async {
-        let queue = Arc::new(Queue::default());
-        let methods = HostMethods::new(Arc::clone(&queue)).notification(
-            "progress",
-            |ctx: HostContext<Arc<Queue>>, [step]: [usize; 1]| {
-                let queue = Arc::clone(ctx.state());
-                let made = queue.made.fetch_add(1, Ordering::SeqCst) + 1;
-                let waiting = made - queue.done.load(Ordering::SeqCst);
-                queue.most_waiting.fetch_max(waiting, Ordering::SeqCst);
+        let gauge = Arc::new(Gauge::default());
+        let methods = HostMethods::new(Arc::clone(&gauge)).method(
+            "echo",
+            |ctx: HostContext<Arc<Gauge>>, params: Value| {
+                let gauge = Arc::clone(ctx.state());
+                let running = gauge.running.fetch_add(1, Ordering::SeqCst) + 1;
+                gauge.most.fetch_max(running, Ordering::SeqCst);
                 async move {
                     YieldOnce(false).await;
-                    if queue.done.fetch_add(1, Ordering::SeqCst) == step {
-                        queue.in_order.fetch_add(1, Ordering::SeqCst);
-                    }
+                    gauge.running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(params)
                 }
             },
         );
         let plugin = Plugin::from_file(guests::TEST_PLUGIN)
-            .limits(Limits::default().with_max_notifications(4))
+            .limits(Limits::default().with_max_line(MAX_LINE))
             .host_methods(methods)
             .grants(Grants::all())
             .build()
             .unwrap();
-        let n: usize = plugin.call_typed("notify", &[2000]).await.unwrap();
-        assert_eq!(n, 2000);
-        assert_eq!(queue.done.load(Ordering::SeqCst), 2000);
-        assert_eq!(queue.in_order.load(Ordering::SeqCst), 2000);
-        let most = queue.most_waiting.load(Ordering::SeqCst);
-        assert!(most <= 4, "{most} notifications waited at once");
+        let n: usize = plugin.call_typed("concurrent_echo", &[40]).await.unwrap();
+        assert_eq!(n, 40);
+        let most = gauge.most.load(Ordering::SeqCst);
+        assert!(
+            most <= MAX_LINE / 40 + 1,
+            "{most} host calls were held at once"
+        );
     });
 }
 
