@@ -79,14 +79,14 @@ impl Limits {
     /// counted as [`wasplug_wasi::TABLE_ELEMENT_BYTES`] (`None`: only wasm's
     /// own 4 GiB bound). A refused `memory.grow` returns -1 to the guest, as
     /// the spec says; when that ends the call, the error is
-    /// [`crate::Error::MemoryLimit`].
+    /// [`crate::ErrorKind::MemoryLimit`].
     pub fn with_memory(mut self, bytes: Option<u64>) -> Self {
         self.memory = bytes;
         self
     }
 
     /// Fuel budget per call (`None`: unbounded). Exceeding it ends the call
-    /// with [`crate::Error::OutOfFuel`]. It pays for the guest's code (its
+    /// with [`crate::ErrorKind::OutOfFuel`]. It pays for the guest's code (its
     /// start function included), for the work WASI calls do for it, and for
     /// the host's work on each line it writes (a stderr line 32 units, a
     /// stdout line 8, a message 160 more).
@@ -103,7 +103,7 @@ impl Limits {
     }
 
     /// Wall-clock timeout per call (`None`: none). Checked at every slice and
-    /// while the guest is suspended; ends the call with [`crate::Error::Timeout`].
+    /// while the guest is suspended; ends the call with [`crate::ErrorKind::Timeout`].
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
         self
@@ -111,7 +111,7 @@ impl Limits {
 
     /// Largest message line the guest may write, and the most stdout bytes
     /// not yet forming a line; more ends the call with
-    /// [`crate::Error::LineTooLong`]. It also bounds the guest's messages
+    /// [`crate::ErrorKind::LineTooLong`]. It also bounds the guest's messages
     /// the host holds: once host calls in flight and notifications waiting
     /// for their handlers take this many bytes (counted by their lines),
     /// the guest's output is not read until some are done (the guest is
@@ -129,14 +129,14 @@ impl Limits {
     }
 
     /// Host calls the guest may have in flight at once; more ends the call
-    /// with [`crate::Error::TooManyHostCalls`].
+    /// with [`crate::ErrorKind::TooManyHostCalls`].
     pub fn with_host_calls(mut self, calls: usize) -> Self {
         self.host_calls = calls;
         self
     }
 
     /// Bytes of input (answers to host calls) that may wait for the guest to
-    /// read them; more ends the call with [`crate::Error::InputLimit`].
+    /// read them; more ends the call with [`crate::ErrorKind::InputLimit`].
     pub fn with_max_input(mut self, bytes: usize) -> Self {
         self.max_input = bytes;
         self

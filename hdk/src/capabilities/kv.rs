@@ -90,7 +90,7 @@ impl KvLimits {
 /// sees only its own namespace. Cheap to clone: clones share the store.
 ///
 /// [`KvStore::memory`] lives as long as the process (any platform);
-/// [`KvStore::open`] keeps it in a file (native, with the hdk's `kv-file`
+/// `KvStore::open` keeps it in a file (native, with the hdk's `kv-file`
 /// feature).
 #[derive(Clone)]
 pub struct KvStore {
