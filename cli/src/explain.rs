@@ -1,6 +1,6 @@
 //! One-paragraph explanations of the host kit's errors, for people.
 
-use wasplug_hdk::{Error, ErrorKind};
+use wasplug_hdk::{Error, ErrorKind, PluginBuilder};
 
 /// The first line of a message that may run over several (a WAT parse
 /// error shows the source), with the position it points at.
@@ -28,6 +28,14 @@ pub(crate) fn invalid_module(path: &str, bytes: &[u8], reason: &str) -> String {
          module: a .wasm file, or WebAssembly text (.wat).",
         one_line(reason)
     )
+}
+
+/// The bytes of the plugin file at `path`, read as the host kit reads one
+/// (a regular file, at most [`PluginBuilder::DEFAULT_MAX_MODULE_BYTES`]),
+/// with the error explained as for `call`.
+pub(crate) fn read_plugin(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    wasplug_hdk::read_plugin_file(path, PluginBuilder::DEFAULT_MAX_MODULE_BYTES)
+        .map_err(|error| anyhow::anyhow!(explain(&error, &path.display().to_string(), "", false)))
 }
 
 /// Explains why loading `plugin` or calling its `method` failed: what

@@ -10,7 +10,7 @@ use std::{
     process::ExitCode,
 };
 use wasmi::{ExternType, ImportType, Module, ValType};
-use wasplug_hdk::{Manifest, ManifestSource, PluginBuilder, read_manifest};
+use wasplug_hdk::{Manifest, ManifestSource, read_manifest};
 use wasplug_protocol::{
     PROTOCOL_VERSION, VERSION_SECTION, check_compatible, decode_version_section,
 };
@@ -182,16 +182,8 @@ fn memory(name: String, imported: bool, ty: &ExternType) -> Option<Memory> {
     })
 }
 
-fn report(path: &PathBuf) -> anyhow::Result<Report> {
-    let bytes = wasplug_hdk::read_plugin_file(path, PluginBuilder::DEFAULT_MAX_MODULE_BYTES)
-        .map_err(|error| {
-            anyhow::anyhow!(explain::explain(
-                &error,
-                &path.display().to_string(),
-                "",
-                false
-            ))
-        })?;
+fn report(path: &std::path::Path) -> anyhow::Result<Report> {
+    let bytes = explain::read_plugin(path)?;
     let engine = wasmi::Engine::default();
     let module = Module::new(&engine, &bytes).map_err(|e| {
         anyhow::anyhow!(explain::invalid_module(

@@ -177,11 +177,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let engine = wasplug_hdk::Engine::new().wasmi().clone();
     let path = args.module.display().to_string();
-    let bytes = wasplug_hdk::read_plugin_file(
-        &args.module,
-        wasplug_hdk::PluginBuilder::DEFAULT_MAX_MODULE_BYTES,
-    )
-    .map_err(|error| anyhow!(explain::explain(&error, &path, "", false)))?;
+    let bytes = explain::read_plugin(&args.module)?;
     let program = Program::new(&engine, &bytes).map_err(|error| match error {
         ModuleError::Invalid { reason } => {
             anyhow!(explain::invalid_module(&path, &bytes, &reason))
