@@ -6,6 +6,7 @@
 //! ever parsed into a float and rounded, and the id is echoed byte for byte.
 
 use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
 use wasplug_hdk::{Error, ErrorKind, RawValue};
 use wasplug_protocol::codes;
 
@@ -62,21 +63,27 @@ impl BadRequest {
     /// is not known).
     pub(crate) fn answer(&self) -> String {
         let (code, message, reason) = match self {
-            Self::NotJson(reason) => (codes::PARSE_ERROR, codes::PARSE_ERROR_MSG, reason.clone()),
+            Self::NotJson(reason) => (
+                codes::PARSE_ERROR,
+                codes::PARSE_ERROR_MSG,
+                Cow::Borrowed(reason.as_str()),
+            ),
             Self::EmptyBatch => (
                 codes::INVALID_REQUEST,
                 codes::INVALID_REQUEST_MSG,
-                "the batch is empty".to_owned(),
+                Cow::Borrowed("the batch is empty"),
             ),
             Self::BatchTooLarge { len, max } => (
                 codes::INVALID_REQUEST,
                 codes::INVALID_REQUEST_MSG,
-                format!("a batch of {len} requests is over the limit of {max} (--max-batch)"),
+                Cow::Owned(format!(
+                    "a batch of {len} requests is over the limit of {max} (--max-batch)"
+                )),
             ),
             Self::NotARequest(reason) => (
                 codes::INVALID_REQUEST,
                 codes::INVALID_REQUEST_MSG,
-                reason.clone(),
+                Cow::Borrowed(reason.as_str()),
             ),
         };
         let data = serde_json::value::to_raw_value(&reason).ok();
